@@ -1,0 +1,128 @@
+#include "commands.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "adapters/filesystem/filesystem_dropzone.h"
+#include "adapters/postgres/migrator.h"
+#include "adapters/postgres/pg_export_queue.h"
+#include "adapters/postgres/pg_wakeup_listener.h"
+#include "app/export_worker_pool.h"
+#include "app/logging.h"
+#include "domain/connection_settings.h"
+#include "domain/failure.h"
+#include "version.h"
+
+namespace exportd::cli {
+
+namespace {
+
+std::string lease_owner_prefix() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(::getpid());
+}
+
+WorkerPoolOptions pool_options(const DaemonConfig& config) {
+  return {.workers = config.export_workers,
+          .batch_size = static_cast<size_t>(config.export_batch_size),
+          .poll_interval = std::chrono::seconds(config.export_poll_interval_s),
+          .lease = std::chrono::seconds(config.export_lease_s),
+          .retry = {.max_attempts = config.export_max_attempts,
+                    .initial_backoff = std::chrono::seconds(config.export_retry_backoff_s),
+                    .max_backoff = std::chrono::seconds(config.export_retry_backoff_max_s)},
+          .exporter = std::string("orderflow-exportd ") + EXPORTD_VERSION};
+}
+
+}  // namespace
+
+std::string migrations_dir() {
+  if (const char* dir = std::getenv("EXPORTD_MIGRATIONS_DIR"); dir != nullptr && *dir != '\0') {
+    return dir;
+  }
+  // An installed binary uses the installed files; a build tree its sources.
+  if (std::filesystem::is_directory(EXPORTD_MIGRATIONS_DIR)) {
+    return EXPORTD_MIGRATIONS_DIR;
+  }
+  return EXPORTD_SOURCE_MIGRATIONS_DIR;
+}
+
+DaemonConfig load_config(const std::string& path, bool path_given) {
+  const auto env = EnvironmentOverrides::from_process();
+  if (!path_given && !std::filesystem::exists(path)) {
+    return parse_daemon_config("", path, env);
+  }
+  return load_daemon_config(path, env);
+}
+
+int migrate(const DaemonConfig& config) {
+  const auto applied = apply_migrations(config.database_url, migrations_dir());
+  for (const auto& name : applied) {
+    log_event(Level::info, "migration applied", {{"migration", name}});
+  }
+  std::cout << (applied.empty() ? "database is up to date"
+                                : "applied " + std::to_string(applied.size()) + " migration(s)")
+            << "\n";
+  return kOk;
+}
+
+int check_config(const DaemonConfig& config) {
+  std::cout << describe_config(config).dump(2) << "\n";
+  return kOk;
+}
+
+int run_daemon(const std::string& config_path, bool config_path_given) {
+  // Signals are taken synchronously by this thread; worker threads inherit
+  // the mask, so no handler ever runs inside library code.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const DaemonConfig config = load_config(config_path, config_path_given);
+  setup_logging(config.log_level, config.log_format);
+
+  FilesystemDropzone filesystem(config.filesystem_roots);
+  const std::string owner = lease_owner_prefix();
+  ExportWorkerPool pool(
+      pool_options(config),
+      [&](int index) {
+        return std::make_unique<PgExportQueue>(config.database_url,
+                                               owner + ":" + std::to_string(index));
+      },
+      [&](const ConnectionSettings& settings) -> Dropzone& {
+        if (settings.mode != DropzoneMode::filesystem) {
+          throw Failure(FailureKind::permanent, "sftp dropzones are not supported by this build");
+        }
+        return filesystem;
+      });
+  pool.start();
+  PgWakeupListener listener(config.database_url, [&] { pool.wake(); });
+  log_event(Level::info, "daemon started",
+            {{"version", EXPORTD_VERSION},
+             {"workers", config.export_workers},
+             {"pid", ::getpid()}});
+
+  for (;;) {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    if (signal == SIGHUP) {
+      // Reopening logs is a no-op on stderr; reload of settings is not yet supported.
+      log_event(Level::info, "SIGHUP received", {});
+      continue;
+    }
+    log_event(Level::info, "stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    break;
+  }
+  listener.stop();
+  pool.stop();
+  log_event(Level::info, "daemon stopped", {{"delivered", pool.delivered()}});
+  return kOk;
+}
+
+}  // namespace exportd::cli

@@ -1,0 +1,44 @@
+// Dropzone on a local filesystem: temp file, fsync, rename without replace,
+// directory fsync. Only writes below the configured roots and never follows a
+// symlink on the way there. Thread-safe; one instance serves all workers.
+#pragma once
+
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "adapters/filesystem/posix_io.h"
+#include "ports/dropzone.h"
+
+namespace exportd {
+
+class FilesystemDropzone : public Dropzone {
+ public:
+  FilesystemDropzone(std::vector<std::string> roots, PosixIo& io = real_posix_io());
+
+  WriteResult write_file(const std::string& directory, const std::string& name,
+                         std::string_view bytes, WriteOptions options) override;
+  void sync_directory(const std::string& directory) override;
+
+ private:
+  // Opens `directory` component by component with O_NOFOLLOW, creating
+  // missing components below the root. Throws permanent outside the roots.
+  int open_directory(const std::string& directory);
+  void sweep_stale_temp_files(int dirfd, const std::string& directory);
+  void write_all(int fd, std::string_view bytes, const std::string& what);
+
+  std::vector<std::string> roots_;
+  PosixIo& io_;
+  std::mutex swept_mutex_;
+  std::set<std::string> swept_;
+};
+
+// Lexically normalised absolute path ("//a/./b/" -> "/a/b"); throws
+// Failure(permanent) for relative paths and paths that contain "..".
+std::string normalize_absolute_path(const std::string& path);
+
+// True when `path` is `root` or below it (both normalised).
+bool path_is_within(const std::string& path, const std::string& root);
+
+}  // namespace exportd

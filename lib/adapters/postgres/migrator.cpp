@@ -1,0 +1,76 @@
+#include "adapters/postgres/migrator.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <pqxx/pqxx>
+#include <set>
+#include <sstream>
+
+#include "domain/failure.h"
+
+namespace exportd {
+
+namespace {
+
+// Arbitrary but fixed: every exportd process agrees on it.
+constexpr long long kMigrationLockKey = 0x6578706f7274;
+
+std::vector<std::filesystem::path> migration_files(const std::string& dir) {
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".sql") {
+      files.push_back(entry.path());
+    }
+  }
+  if (ec) {
+    throw Failure(FailureKind::bad_config,
+                  "cannot read migrations directory '" + dir + "': " + ec.message());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+std::vector<std::string> apply_migrations(const std::string& database_url,
+                                          const std::string& migrations_dir) {
+  const auto files = migration_files(migrations_dir);
+  std::vector<std::string> applied;
+  try {
+    pqxx::connection conn(database_url);
+    pqxx::work tx(conn);
+    tx.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLockKey);
+    tx.exec(
+        "CREATE TABLE IF NOT EXISTS exportd_schema_migrations ("
+        " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+    std::set<std::string> done;
+    for (const auto& row : tx.exec("SELECT name FROM exportd_schema_migrations")) {
+      done.insert(row[0].as<std::string>());
+    }
+    for (const auto& file : files) {
+      const std::string name = file.filename().string();
+      if (done.contains(name)) {
+        continue;
+      }
+      std::ifstream in(file);
+      std::stringstream sql;
+      sql << in.rdbuf();
+      try {
+        tx.exec(sql.str());
+      } catch (const pqxx::sql_error& e) {
+        throw Failure(FailureKind::bad_config,
+                      "migration '" + name + "' failed: " + std::string(e.what()));
+      }
+      tx.exec_params("INSERT INTO exportd_schema_migrations (name) VALUES ($1)", name);
+      applied.push_back(name);
+    }
+    tx.commit();
+  } catch (const pqxx::broken_connection& e) {
+    throw Failure(FailureKind::transient, "cannot connect to the database: " + std::string(e.what()));
+  }
+  return applied;
+}
+
+}  // namespace exportd

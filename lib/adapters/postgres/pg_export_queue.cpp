@@ -1,0 +1,280 @@
+// The delivery protocol's database half (DESIGN.md): claim with SKIP LOCKED
+// and a lease, fix the file name at the first attempt, and fence every
+// completion by the lease so a worker that lost its claim records nothing.
+#include "adapters/postgres/pg_export_queue.h"
+
+#include <map>
+#include <set>
+
+#include "domain/failure.h"
+#include "domain/file_name.h"
+
+namespace exportd {
+
+namespace {
+
+Text opt(const pqxx::field& f) {
+  return f.is_null() ? Text{} : Text{f.as<std::string>()};
+}
+
+constexpr const char* kClaimSql = R"SQL(
+WITH due AS (
+  SELECT id FROM erp_exports
+   WHERE status = 'PENDING' AND next_attempt_at <= now()
+     AND (lease_expires_at IS NULL OR lease_expires_at < now())
+   ORDER BY next_attempt_at
+   LIMIT $2
+   FOR UPDATE SKIP LOCKED)
+UPDATE erp_exports e
+   SET lease_owner = $1,
+       lease_expires_at = now() + make_interval(secs => $3),
+       attempts = e.attempts + 1,
+       first_attempt_at = coalesce(e.first_attempt_at, now())
+  FROM due
+ WHERE e.id = due.id
+RETURNING e.id, e.draft_order_id, e.org_id, e.erp_connection_id, e.file_name, e.attempts,
+          extract(epoch FROM e.first_attempt_at)::bigint
+)SQL";
+
+constexpr const char* kSourceSql = R"SQL(
+SELECT e.id, o.slug,
+       to_char(d.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+       d.external_order_number, to_char(d.order_date, 'YYYY-MM-DD'),
+       to_char(d.requested_delivery_date, 'YYYY-MM-DD'), d.currency::text, d.notes,
+       to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+       c.id, c.erp_customer_number, c.name, c.email, c.phone,
+       c.billing_address::text, c.shipping_address::text,
+       CASE WHEN conn.is_active AND conn.org_id = e.org_id THEN conn.config::text END
+  FROM erp_exports e
+  JOIN draft_orders d ON d.id = e.draft_order_id
+  JOIN orgs o ON o.id = e.org_id
+  LEFT JOIN customers c ON c.id = d.customer_id
+  LEFT JOIN erp_connections conn ON conn.id = e.erp_connection_id
+ WHERE e.id = ANY($1::uuid[])
+)SQL";
+
+constexpr const char* kLinesSql = R"SQL(
+SELECT draft_order_id, line_no, internal_sku, customer_sku, description, qty::text, uom,
+       unit_price::text
+  FROM draft_order_lines
+ WHERE draft_order_id = ANY($1::uuid[])
+)SQL";
+
+}  // namespace
+
+std::string pg_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    out += (i ? ",\"" : "\"") + items[i] + "\"";
+  }
+  return out + "}";
+}
+
+PgExportQueue::PgExportQueue(std::string database_url, std::string lease_owner)
+    : database_url_(std::move(database_url)), lease_owner_(std::move(lease_owner)) {}
+
+pqxx::connection& PgExportQueue::connection() {
+  if (!conn_ || !conn_->is_open()) {
+    conn_ = std::make_unique<pqxx::connection>(database_url_);
+  }
+  return *conn_;
+}
+
+// Database errors become Failure(transient): the lease makes any retry safe.
+template <typename Fn>
+auto PgExportQueue::with_transaction(Fn&& fn) {
+  try {
+    pqxx::work tx(connection());
+    auto result = fn(tx);
+    tx.commit();
+    return result;
+  } catch (const pqxx::broken_connection& e) {
+    conn_.reset();
+    throw Failure(FailureKind::transient, "database connection lost: " + std::string(e.what()));
+  } catch (const pqxx::in_doubt_error& e) {
+    conn_.reset();
+    throw Failure(FailureKind::transient, "database commit in doubt: " + std::string(e.what()));
+  } catch (const pqxx::sql_error& e) {
+    throw Failure(FailureKind::transient, "database error: " + std::string(e.what()));
+  }
+}
+
+std::vector<ClaimedExport> PgExportQueue::claim(size_t max, std::chrono::seconds lease) {
+  return with_transaction([&](pqxx::work& tx) {
+    std::vector<ClaimedExport> claimed;
+    std::vector<std::string> ids, unnamed_ids, new_names, draft_ids;
+    for (const auto& row : tx.exec_params(kClaimSql, lease_owner_, static_cast<long long>(max),
+                                          static_cast<double>(lease.count()))) {
+      ClaimedExport c;
+      c.export_id = row[0].as<std::string>();
+      c.draft_order_id = row[1].as<std::string>();
+      c.org_id = row[2].as<std::string>();
+      c.connection_id = row[3].as<std::string>();
+      c.attempts = row[5].as<int>();
+      if (row[4].is_null()) {
+        const auto first = std::chrono::system_clock::from_time_t(row[6].as<std::time_t>());
+        c.file_name = export_file_name(c.draft_order_id, c.export_id, first);
+        unnamed_ids.push_back(c.export_id);
+        new_names.push_back(c.file_name);
+      } else {
+        c.file_name = row[4].as<std::string>();
+      }
+      ids.push_back(c.export_id);
+      draft_ids.push_back(c.draft_order_id);
+      claimed.push_back(std::move(c));
+    }
+    if (claimed.empty()) {
+      return claimed;
+    }
+    if (!unnamed_ids.empty()) {
+      tx.exec_params(
+          "UPDATE erp_exports e SET file_name = v.name"
+          "  FROM unnest($1::uuid[], $2::text[]) AS v(id, name)"
+          " WHERE e.id = v.id AND e.file_name IS NULL",
+          pg_array(unnamed_ids), pg_array(new_names));
+    }
+    std::map<std::string, ClaimedExport*> by_id;
+    for (auto& c : claimed) {
+      by_id[c.export_id] = &c;
+    }
+    std::map<std::string, std::vector<ClaimedExport*>> by_draft;
+    for (const auto& row : tx.exec_params(kSourceSql, pg_array(ids))) {
+      ClaimedExport& c = *by_id.at(row[0].as<std::string>());
+      ExportSource& s = c.source;
+      s.export_id = c.export_id;
+      s.draft_order_id = c.draft_order_id;
+      s.org_slug = row[1].as<std::string>();
+      s.approved_at = opt(row[2]);
+      s.external_order_number = opt(row[3]);
+      s.order_date = opt(row[4]);
+      s.requested_delivery_date = opt(row[5]);
+      s.currency = opt(row[6]);
+      s.notes = opt(row[7]);
+      s.created_at = row[8].as<std::string>();
+      if (!row[9].is_null()) {
+        s.customer = CustomerRow{row[9].as<std::string>(), opt(row[10]), row[11].as<std::string>(),
+                                 opt(row[12]), opt(row[13]), opt(row[14]), opt(row[15])};
+      }
+      if (!row[16].is_null()) {
+        c.connection_config = nlohmann::json::parse(row[16].as<std::string>(), nullptr, false);
+      }
+      by_draft[c.draft_order_id].push_back(&c);
+    }
+    for (const auto& row : tx.exec_params(kLinesSql, pg_array(draft_ids))) {
+      LineRow line{row[1].as<std::int64_t>(), opt(row[2]), opt(row[3]), opt(row[4]),
+                   row[5].as<std::string>(), opt(row[6]), opt(row[7])};
+      for (ClaimedExport* c : by_draft[row[0].as<std::string>()]) {
+        c->source.lines.push_back(line);
+      }
+    }
+    return claimed;
+  });
+}
+
+size_t PgExportQueue::renew(const std::vector<std::string>& export_ids,
+                            std::chrono::seconds lease) {
+  return with_transaction([&](pqxx::work& tx) {
+    return tx
+        .exec_params(
+            "UPDATE erp_exports SET lease_expires_at = now() + make_interval(secs => $3)"
+            " WHERE id = ANY($1::uuid[]) AND status = 'PENDING' AND lease_owner = $2",
+            pg_array(export_ids), lease_owner_, static_cast<double>(lease.count()))
+        .affected_rows();
+  });
+}
+
+std::vector<std::string> PgExportQueue::record_sent(const std::vector<DeliveryRecord>& deliveries) {
+  if (deliveries.empty()) {
+    return {};
+  }
+  std::vector<std::string> ids, paths, digests, sizes;
+  for (const auto& d : deliveries) {
+    ids.push_back(d.export_id);
+    paths.push_back(d.dropzone_path);
+    digests.push_back(d.sha256_hex);
+    sizes.push_back(std::to_string(d.byte_size));
+  }
+  return with_transaction([&](pqxx::work& tx) {
+    std::set<std::string> sent;
+    std::vector<std::string> sent_drafts;
+    for (const auto& row : tx.exec_params(
+             "UPDATE erp_exports e"
+             "   SET status = 'SENT', dropzone_path = v.path, sha256 = v.sha256,"
+             "       byte_size = v.size, sent_at = now(), error_json = NULL,"
+             "       lease_owner = NULL, lease_expires_at = NULL"
+             "  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[])"
+             "       AS v(id, path, sha256, size)"
+             " WHERE e.id = v.id AND e.status = 'PENDING' AND e.lease_owner = $5"
+             " RETURNING e.id, e.draft_order_id",
+             pg_array(ids), pg_array(paths), pg_array(digests), pg_array(sizes), lease_owner_)) {
+      sent.insert(row[0].as<std::string>());
+      sent_drafts.push_back(row[1].as<std::string>());
+    }
+    if (!sent.empty()) {
+      const std::vector<std::string> sent_ids(sent.begin(), sent.end());
+      // Rows queued by plain SQL may still say APPROVED: step through PUSHING,
+      // the only road the state rules allow to PUSHED.
+      tx.exec_params(
+          "UPDATE draft_orders SET status = 'PUSHING'"
+          " WHERE id = ANY($1::uuid[]) AND status = 'APPROVED'",
+          pg_array(sent_drafts));
+      tx.exec_params(
+          "UPDATE draft_orders SET status = 'PUSHED'"
+          " WHERE id = ANY($1::uuid[]) AND status = 'PUSHING'",
+          pg_array(sent_drafts));
+      tx.exec_params(
+          "INSERT INTO audit_log (org_id, action, entity_type, entity_id, details)"
+          " SELECT org_id, 'DRAFT_PUSHED', 'draft_order', draft_order_id,"
+          "        jsonb_build_object('export_id', id, 'file_name', file_name,"
+          "          'dropzone_path', dropzone_path, 'sha256', sha256, 'byte_size', byte_size,"
+          "          'attempts', attempts)"
+          "   FROM erp_exports WHERE id = ANY($1::uuid[])",
+          pg_array(sent_ids));
+    }
+    std::vector<std::string> lost;
+    for (const auto& id : ids) {
+      if (!sent.contains(id)) {
+        lost.push_back(id);
+      }
+    }
+    return lost;
+  });
+}
+
+void PgExportQueue::record_failure(const FailureRecord& failure) {
+  with_transaction([&](pqxx::work& tx) {
+    if (failure.retry_after) {
+      tx.exec_params(
+          "UPDATE erp_exports"
+          "   SET next_attempt_at = now() + make_interval(secs => $3), error_json = $4::jsonb,"
+          "       lease_owner = NULL, lease_expires_at = NULL"
+          " WHERE id = $1 AND status = 'PENDING' AND lease_owner = $2",
+          failure.export_id, lease_owner_,
+          static_cast<double>(failure.retry_after->count()) / 1000.0, failure.error.dump());
+      return 0;
+    }
+    const auto rows = tx.exec_params(
+        "UPDATE erp_exports"
+        "   SET status = 'FAILED', error_json = $3::jsonb, lease_owner = NULL,"
+        "       lease_expires_at = NULL"
+        " WHERE id = $1 AND status = 'PENDING' AND lease_owner = $2"
+        " RETURNING draft_order_id, org_id",
+        failure.export_id, lease_owner_, failure.error.dump());
+    if (rows.empty()) {
+      return 0;
+    }
+    const auto draft = rows[0][0].as<std::string>();
+    tx.exec_params("UPDATE draft_orders SET status = 'PUSHING' WHERE id = $1 AND status = 'APPROVED'",
+                   draft);
+    tx.exec_params("UPDATE draft_orders SET status = 'ERROR' WHERE id = $1 AND status = 'PUSHING'",
+                   draft);
+    tx.exec_params(
+        "INSERT INTO audit_log (org_id, action, entity_type, entity_id, details)"
+        " VALUES ($1, 'DRAFT_PUSH_FAILED', 'draft_order', $2,"
+        "         jsonb_build_object('export_id', $3::uuid, 'error', $4::jsonb))",
+        rows[0][1].as<std::string>(), draft, failure.export_id, failure.error.dump());
+    return 0;
+  });
+}
+
+}  // namespace exportd

@@ -1,0 +1,236 @@
+#include "app/daemon_config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "domain/failure.h"
+
+namespace exportd {
+
+namespace {
+
+[[noreturn]] void bad(const std::string& message) {
+  throw Failure(FailureKind::bad_config, message);
+}
+
+struct Key {
+  const char* section;
+  const char* name;
+  // Reads the node into the config; throws bad_config with the key's name.
+  std::function<void(const toml::node&, DaemonConfig&, const std::string& where)> read;
+  // Writes the key into the description (secrets masked).
+  std::function<nlohmann::ordered_json(const DaemonConfig&)> show;
+};
+
+std::string read_string(const toml::node& node, const std::string& where) {
+  const auto value = node.value<std::string>();
+  if (!value || !node.is_string()) {
+    bad(where + " must be a string");
+  }
+  return *value;
+}
+
+int read_int(const toml::node& node, const std::string& where, long long min, long long max) {
+  if (!node.is_integer()) {
+    bad(where + " must be an integer");
+  }
+  const auto v = *node.value<long long>();
+  if (v < min || v > max) {
+    bad(where + " must be between " + std::to_string(min) + " and " + std::to_string(max));
+  }
+  return static_cast<int>(v);
+}
+
+Key string_key(const char* section, const char* name, std::string DaemonConfig::*member,
+               bool secret = false) {
+  return {section, name,
+          [member](const toml::node& n, DaemonConfig& c, const std::string& w) {
+            c.*member = read_string(n, w);
+          },
+          [member, secret](const DaemonConfig& c) {
+            return nlohmann::ordered_json(secret ? mask_url_password(c.*member) : c.*member);
+          }};
+}
+
+Key int_key(const char* section, const char* name, int DaemonConfig::*member, long long min,
+            long long max) {
+  return {section, name,
+          [member, min, max](const toml::node& n, DaemonConfig& c, const std::string& w) {
+            c.*member = read_int(n, w, min, max);
+          },
+          [member](const DaemonConfig& c) { return nlohmann::ordered_json(c.*member); }};
+}
+
+const std::vector<Key>& keys() {
+  static const std::vector<Key> table{
+      string_key("database", "url", &DaemonConfig::database_url, true),
+      string_key("redis", "url", &DaemonConfig::redis_url, true),
+      int_key("redis", "idempotency_ttl_s", &DaemonConfig::redis_idempotency_ttl_s, 1, 31536000),
+      int_key("export", "workers", &DaemonConfig::export_workers, 1, 256),
+      int_key("export", "batch_size", &DaemonConfig::export_batch_size, 1, 1000),
+      int_key("export", "poll_interval_s", &DaemonConfig::export_poll_interval_s, 1, 3600),
+      int_key("export", "lease_s", &DaemonConfig::export_lease_s, 5, 3600),
+      int_key("export", "max_attempts", &DaemonConfig::export_max_attempts, 1, 1000),
+      int_key("export", "retry_backoff_s", &DaemonConfig::export_retry_backoff_s, 1, 86400),
+      int_key("export", "retry_backoff_max_s", &DaemonConfig::export_retry_backoff_max_s, 1,
+              604800),
+      {"export", "filesystem_roots",
+       [](const toml::node& n, DaemonConfig& c, const std::string& w) {
+         const auto* array = n.as_array();
+         if (array == nullptr) {
+           bad(w + " must be an array of absolute paths");
+         }
+         c.filesystem_roots.clear();
+         for (const auto& item : *array) {
+           const auto path = read_string(item, w + " entries");
+           if (path.empty() || path.front() != '/') {
+             bad(w + " entry '" + path + "' is not an absolute path");
+           }
+           c.filesystem_roots.push_back(path);
+         }
+       },
+       [](const DaemonConfig& c) { return nlohmann::ordered_json(c.filesystem_roots); }},
+      int_key("ack", "poll_interval_s", &DaemonConfig::ack_poll_interval_s, 1, 86400),
+      int_key("ack", "max_file_bytes", &DaemonConfig::ack_max_file_bytes, 1, 1 << 30),
+      string_key("sftp", "known_hosts", &DaemonConfig::sftp_known_hosts),
+      int_key("sftp", "operation_timeout_s", &DaemonConfig::sftp_operation_timeout_s, 1, 3600),
+      string_key("secrets", "key_file", &DaemonConfig::secrets_key_file),
+      {"log", "level",
+       [](const toml::node& n, DaemonConfig& c, const std::string& w) {
+         const auto level = parse_level(read_string(n, w));
+         if (!level) {
+           bad(w + " must be one of trace, debug, info, warn, error");
+         }
+         c.log_level = *level;
+       },
+       [](const DaemonConfig& c) {
+         static const char* names[] = {"trace", "debug", "info", "warn", "error"};
+         return nlohmann::ordered_json(names[static_cast<int>(c.log_level)]);
+       }},
+      {"log", "format",
+       [](const toml::node& n, DaemonConfig& c, const std::string& w) {
+         const auto format = read_string(n, w);
+         if (format != "json" && format != "text") {
+           bad(w + " must be 'json' or 'text'");
+         }
+         c.log_format = format == "json" ? LogFormat::json : LogFormat::text;
+       },
+       [](const DaemonConfig& c) {
+         return nlohmann::ordered_json(c.log_format == LogFormat::json ? "json" : "text");
+       }},
+      string_key("metrics", "listen", &DaemonConfig::metrics_listen),
+  };
+  return table;
+}
+
+const Key* find_key(const std::string& section, const std::string& name) {
+  for (const auto& key : keys()) {
+    if (section == key.section && name == key.name) {
+      return &key;
+    }
+  }
+  return nullptr;
+}
+
+bool known_section(const std::string& section) {
+  for (const auto& key : keys()) {
+    if (section == key.section) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+EnvironmentOverrides EnvironmentOverrides::from_process() {
+  EnvironmentOverrides env;
+  if (const char* v = std::getenv("EXPORTD_DATABASE_URL"); v != nullptr && *v != '\0') {
+    env.database_url = v;
+  }
+  if (const char* v = std::getenv("EXPORTD_REDIS_URL"); v != nullptr && *v != '\0') {
+    env.redis_url = v;
+  }
+  return env;
+}
+
+DaemonConfig parse_daemon_config(const std::string& toml_text, const std::string& source,
+                                 const EnvironmentOverrides& env) {
+  DaemonConfig config;
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    bad("cannot parse '" + source + "' at line " + std::to_string(where.line) + ": " +
+        std::string(e.description()));
+  }
+  for (const auto& [section_key, section_node] : root) {
+    const std::string section(section_key.str());
+    if (!known_section(section)) {
+      bad("unknown section [" + section + "] in '" + source + "'");
+    }
+    const auto* table = section_node.as_table();
+    if (table == nullptr) {
+      bad("'" + section + "' in '" + source + "' must be a table");
+    }
+    for (const auto& [name_key, node] : *table) {
+      const std::string name(name_key.str());
+      const Key* key = find_key(section, name);
+      if (key == nullptr) {
+        bad("unknown key '" + section + "." + name + "' in '" + source + "'");
+      }
+      key->read(node, config, "'" + section + "." + name + "'");
+    }
+  }
+  if (env.database_url) {
+    config.database_url = *env.database_url;
+  }
+  if (env.redis_url) {
+    config.redis_url = *env.redis_url;
+  }
+  if (config.database_url.empty()) {
+    bad("no database URL: set 'database.url' in '" + source + "' or EXPORTD_DATABASE_URL");
+  }
+  if (config.export_retry_backoff_max_s < config.export_retry_backoff_s) {
+    bad("'export.retry_backoff_max_s' must not be smaller than 'export.retry_backoff_s'");
+  }
+  return config;
+}
+
+DaemonConfig load_daemon_config(const std::string& path, const EnvironmentOverrides& env) {
+  std::ifstream in(path);
+  if (!in) {
+    bad("cannot read configuration file '" + path + "'");
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_daemon_config(text.str(), path, env);
+}
+
+nlohmann::ordered_json describe_config(const DaemonConfig& config) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& key : keys()) {
+    out[key.section][key.name] = key.show(config);
+  }
+  return out;
+}
+
+std::string mask_url_password(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) {
+    return url;
+  }
+  const auto at = url.find('@', scheme + 3);
+  const auto colon = url.find(':', scheme + 3);
+  if (at == std::string::npos || colon == std::string::npos || colon > at) {
+    return url;
+  }
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+}  // namespace exportd

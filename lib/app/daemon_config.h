@@ -1,0 +1,58 @@
+// The daemon's TOML configuration (shared/spec/daemon-config.md): one table
+// of keys with types and defaults, validated completely at load; unknown keys
+// are errors so a typo never falls back to a default silently.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "app/logging.h"
+
+namespace exportd {
+
+struct DaemonConfig {
+  std::string database_url;
+  std::string redis_url;
+  int redis_idempotency_ttl_s = 86400;
+  int export_workers = 4;
+  int export_batch_size = 32;
+  int export_poll_interval_s = 5;
+  int export_lease_s = 30;
+  int export_max_attempts = 8;
+  int export_retry_backoff_s = 5;
+  int export_retry_backoff_max_s = 900;
+  std::vector<std::string> filesystem_roots{"/var/lib/orderflow/dropzone"};
+  int ack_poll_interval_s = 60;
+  int ack_max_file_bytes = 1048576;
+  std::string sftp_known_hosts = "/etc/orderflow-exportd/known_hosts";
+  int sftp_operation_timeout_s = 30;
+  std::string secrets_key_file = "/etc/orderflow-exportd/secret.key";
+  Level log_level = Level::info;
+  LogFormat log_format = LogFormat::json;
+  std::string metrics_listen = "127.0.0.1:9464";
+};
+
+struct EnvironmentOverrides {
+  std::optional<std::string> database_url;  // EXPORTD_DATABASE_URL
+  std::optional<std::string> redis_url;     // EXPORTD_REDIS_URL
+  static EnvironmentOverrides from_process();
+};
+
+// Parses `toml_text` (named `source` in errors). A missing file is not an
+// error when `must_exist` is false: defaults plus environment then apply.
+// Throws Failure(bad_config) with one sentence naming the key.
+DaemonConfig parse_daemon_config(const std::string& toml_text, const std::string& source,
+                                 const EnvironmentOverrides& env);
+DaemonConfig load_daemon_config(const std::string& path, const EnvironmentOverrides& env);
+
+// The effective configuration with secrets (passwords in URLs) masked.
+nlohmann::ordered_json describe_config(const DaemonConfig& config);
+
+// "postgresql://user:secret@host/db" -> "postgresql://user:***@host/db"
+std::string mask_url_password(const std::string& url);
+
+}  // namespace exportd

@@ -1,0 +1,260 @@
+// Batching: a worker writes and fsyncs every file of its batch, then flushes
+// each touched directory once, then records the whole batch SENT in one
+// transaction. The directory flush comes before the database says SENT, so a
+// power cut can never leave SENT without the file.
+#include "app/export_worker_pool.h"
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "app/logging.h"
+#include "app/sha256.h"
+#include "domain/connection_settings.h"
+#include "domain/export_document.h"
+#include "domain/failure.h"
+
+namespace exportd {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+nlohmann::json export_fields(const ClaimedExport& item) {
+  return {{"export_id", item.export_id},
+          {"draft_order_id", item.draft_order_id},
+          {"org", item.source.org_slug.empty() ? item.org_id : item.source.org_slug},
+          {"connection_id", item.connection_id},
+          {"attempt", item.attempts}};
+}
+
+long long elapsed_ms(Clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
+}
+
+RetryPolicy policy_for(const RetryPolicy& base, const ConnectionSettings* settings) {
+  RetryPolicy policy = base;
+  if (settings != nullptr && settings->max_attempts) {
+    policy.max_attempts = *settings->max_attempts;
+  }
+  if (settings != nullptr && settings->retry_backoff_s) {
+    policy.initial_backoff = std::chrono::seconds(*settings->retry_backoff_s);
+  }
+  return policy;
+}
+
+struct Written {
+  const ClaimedExport* item;
+  DeliveryRecord record;
+  bool already_present;
+  std::string directory;
+  Clock::time_point started;
+};
+
+}  // namespace
+
+ExportWorkerPool::ExportWorkerPool(WorkerPoolOptions options, QueueFactory queues,
+                                   DropzoneResolver dropzones)
+    : options_(std::move(options)), queues_(std::move(queues)), dropzones_(std::move(dropzones)) {}
+
+ExportWorkerPool::~ExportWorkerPool() { stop(); }
+
+void ExportWorkerPool::start() {
+  for (int i = 0; i < options_.workers; ++i) {
+    threads_.emplace_back([this, i] { run_worker(i); });
+  }
+}
+
+void ExportWorkerPool::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    ++generation_;
+  }
+  wakeup_.notify_all();
+}
+
+void ExportWorkerPool::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wakeup_.notify_all();
+  for (auto& t : threads_) {
+    if (t.joinable()) {
+      t.join();
+    }
+  }
+  threads_.clear();
+}
+
+void ExportWorkerPool::wait_for_work(std::uint64_t seen_generation,
+                                     std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  wakeup_.wait_for(lock, timeout, [&] { return stopping_ || generation_ != seen_generation; });
+}
+
+void ExportWorkerPool::sleep_unless_stopped(std::chrono::milliseconds duration) {
+  std::unique_lock lock(mutex_);
+  wakeup_.wait_for(lock, duration, [&] { return stopping_.load(); });
+}
+
+void ExportWorkerPool::run_worker(int index) {
+  std::unique_ptr<ExportQueue> queue = queues_(index);
+  auto backoff = std::chrono::milliseconds(100);
+  while (!stopping_) {
+    std::uint64_t generation = 0;
+    {
+      std::lock_guard lock(mutex_);
+      generation = generation_;
+    }
+    std::vector<ClaimedExport> batch;
+    try {
+      batch = queue->claim(options_.batch_size, options_.lease);
+      backoff = std::chrono::milliseconds(100);
+    } catch (const std::exception& e) {
+      log_event(Level::warn, "cannot claim exports", {{"worker", index}, {"error", e.what()}});
+      sleep_unless_stopped(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      continue;
+    }
+    if (batch.empty()) {
+      wait_for_work(generation, options_.poll_interval);
+      continue;
+    }
+    deliver_batch(*queue, batch);
+  }
+}
+
+void ExportWorkerPool::deliver_batch(ExportQueue& queue, std::vector<ClaimedExport>& batch) {
+  auto lease_renewed = Clock::now();
+  std::vector<Written> written;
+  std::map<std::string, Dropzone*> directories;
+  std::vector<std::string> unfinished;
+  for (const auto& item : batch) {
+    unfinished.push_back(item.export_id);
+  }
+
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const ClaimedExport& item = batch[i];
+    const auto started = Clock::now();
+    std::optional<ConnectionSettings> settings;
+    try {
+      if (!item.connection_config) {
+        throw Failure(FailureKind::permanent, "the export's connection is missing or inactive");
+      }
+      settings = parse_connection_settings(*item.connection_config);
+      Dropzone& dropzone = dropzones_(*settings);
+      const std::string bytes =
+          serialize_export_document(build_export_document(item.source, options_.exporter));
+      const auto result = dropzone.write_file(settings->export_path, item.file_name, bytes,
+                                              {.atomic = settings->atomic_write, .sync = true});
+      directories[settings->export_path] = &dropzone;
+      written.push_back({&item,
+                         {item.export_id, result.path, sha256_hex(bytes),
+                          static_cast<std::int64_t>(bytes.size())},
+                         result.already_present,
+                         settings->export_path,
+                         started});
+    } catch (const Failure& e) {
+      record_failure(queue, item, e, e.kind() != FailureKind::transient,
+                     policy_for(options_.retry, settings ? &*settings : nullptr));
+    } catch (const std::exception& e) {
+      // A document that cannot be built (bad data in a row) will not get better.
+      record_failure(queue, item, e, true,
+                     policy_for(options_.retry, settings ? &*settings : nullptr));
+    }
+    if (Clock::now() - lease_renewed > options_.lease / 3 && i + 1 < batch.size()) {
+      try {
+        queue.renew(std::vector<std::string>(unfinished.begin() + static_cast<long>(i) + 1,
+                                             unfinished.end()),
+                    options_.lease);
+        lease_renewed = Clock::now();
+      } catch (const std::exception& e) {
+        log_event(Level::warn, "cannot renew leases", {{"error", e.what()}});
+      }
+    }
+  }
+
+  std::set<std::string> unsynced;
+  for (const auto& [directory, dropzone] : directories) {
+    try {
+      dropzone->sync_directory(directory);
+    } catch (const std::exception& e) {
+      unsynced.insert(directory);
+      log_event(Level::warn, "cannot flush export directory",
+                {{"directory", directory}, {"error", e.what()}});
+    }
+  }
+
+  std::vector<DeliveryRecord> records;
+  std::vector<const Written*> recorded;
+  for (const auto& w : written) {
+    if (unsynced.contains(w.directory)) {
+      const Failure flush_failed(FailureKind::transient,
+                                 "cannot flush directory '" + w.directory + "'");
+      record_failure(queue, *w.item, flush_failed, false, options_.retry);
+      continue;
+    }
+    records.push_back(w.record);
+    recorded.push_back(&w);
+  }
+  if (records.empty()) {
+    return;
+  }
+  std::vector<std::string> lost;
+  try {
+    lost = queue.record_sent(records);
+  } catch (const std::exception& e) {
+    // The files are there; the lease lapses and a later attempt finds them
+    // present and records them then. Nothing is written twice.
+    log_event(Level::warn, "cannot record deliveries",
+              {{"count", records.size()}, {"error", e.what()}});
+    return;
+  }
+  const std::set<std::string> lost_ids(lost.begin(), lost.end());
+  for (const Written* w : recorded) {
+    auto fields = export_fields(*w->item);
+    fields["file_name"] = w->item->file_name;
+    fields["duration_ms"] = elapsed_ms(w->started);
+    if (lost_ids.contains(w->item->export_id)) {
+      log_event(Level::warn, "lease lost before the delivery was recorded", fields);
+      continue;
+    }
+    fields["path"] = w->record.dropzone_path;
+    fields["bytes"] = w->record.byte_size;
+    fields["already_present"] = w->already_present;
+    log_event(Level::info, "export delivered", fields);
+    ++delivered_;
+  }
+}
+
+void ExportWorkerPool::record_failure(ExportQueue& queue, const ClaimedExport& item,
+                                      const std::exception& error, bool permanent,
+                                      const RetryPolicy& policy) {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  const bool give_up = permanent || attempts_exhausted(policy, item.attempts);
+  FailureRecord record{item.export_id,
+                       {{"error", error.what()},
+                        {"category", permanent ? "permanent" : "transient"},
+                        {"attempt", item.attempts}},
+                       std::nullopt};
+  if (!give_up) {
+    record.retry_after = retry_delay(policy, item.attempts, random);
+  }
+  auto fields = export_fields(item);
+  fields["error"] = error.what();
+  fields["category"] = permanent ? "permanent" : "transient";
+  if (record.retry_after) {
+    fields["retry_in_ms"] = record.retry_after->count();
+  }
+  log_event(give_up ? Level::error : Level::warn,
+            give_up ? "export failed, giving up" : "export attempt failed, will retry", fields);
+  try {
+    queue.record_failure(record);
+  } catch (const std::exception& e) {
+    fields["record_error"] = e.what();
+    log_event(Level::warn, "cannot record the failure; the lease will lapse", fields);
+  }
+}
+
+}  // namespace exportd

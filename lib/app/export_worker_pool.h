@@ -1,0 +1,75 @@
+// The export use case: N worker threads claim batches of PENDING exports,
+// build each document, write it to the dropzone and record the outcome
+// (DESIGN.md, "Delivery protocol"). The one place that catches, classifies,
+// retries and logs delivery failures.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "domain/retry_policy.h"
+#include "ports/dropzone.h"
+#include "ports/export_queue.h"
+
+namespace exportd {
+
+struct ConnectionSettings;
+
+struct WorkerPoolOptions {
+  int workers = 4;
+  size_t batch_size = 32;
+  std::chrono::milliseconds poll_interval{5000};
+  std::chrono::seconds lease{30};
+  RetryPolicy retry;
+  std::string exporter = "orderflow-exportd";
+};
+
+// Builds each worker's own queue (its own database connection).
+using QueueFactory = std::function<std::unique_ptr<ExportQueue>(int worker_index)>;
+// The dropzone for a connection's settings; throws Failure(permanent) for an
+// unsupported mode.
+using DropzoneResolver = std::function<Dropzone&(const ConnectionSettings&)>;
+
+class ExportWorkerPool {
+ public:
+  ExportWorkerPool(WorkerPoolOptions options, QueueFactory queues, DropzoneResolver dropzones);
+  ~ExportWorkerPool();  // stops and joins
+  ExportWorkerPool(const ExportWorkerPool&) = delete;
+  ExportWorkerPool& operator=(const ExportWorkerPool&) = delete;
+
+  void start();
+  // New work may be due: wake idle workers now instead of at the next poll.
+  void wake();
+  // Stops claiming; batches in flight finish. Returns once every worker exited.
+  void stop();
+
+  // Exports recorded SENT since start (for status lines and tests).
+  std::uint64_t delivered() const { return delivered_; }
+
+ private:
+  void run_worker(int index);
+  void deliver_batch(ExportQueue& queue, std::vector<ClaimedExport>& batch);
+  void record_failure(ExportQueue& queue, const ClaimedExport& item, const std::exception& error,
+                      bool permanent, const RetryPolicy& policy);
+  void wait_for_work(std::uint64_t seen_generation, std::chrono::milliseconds timeout);
+  void sleep_unless_stopped(std::chrono::milliseconds duration);
+
+  WorkerPoolOptions options_;
+  QueueFactory queues_;
+  DropzoneResolver dropzones_;
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  std::condition_variable wakeup_;
+  std::uint64_t generation_ = 0;  // bumped by wake(); guarded by mutex_
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> delivered_{0};
+};
+
+}  // namespace exportd

@@ -1,0 +1,90 @@
+#include "app/logging.h"
+
+#include <atomic>
+#include <optional>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace exportd {
+
+namespace {
+
+std::atomic<LogFormat> g_format{LogFormat::json};
+
+spdlog::level::level_enum to_spdlog(Level level) {
+  switch (level) {
+    case Level::trace:
+      return spdlog::level::trace;
+    case Level::debug:
+      return spdlog::level::debug;
+    case Level::info:
+      return spdlog::level::info;
+    case Level::warn:
+      return spdlog::level::warn;
+    case Level::error:
+      return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+std::string text_value(const nlohmann::json& value) {
+  if (value.is_string()) {
+    const auto& s = value.get_ref<const std::string&>();
+    return s.find_first_of(" \"=") == std::string::npos && !s.empty() ? s : value.dump();
+  }
+  return value.dump();
+}
+
+}  // namespace
+
+void setup_logging(Level level, LogFormat format) {
+  auto logger = std::make_shared<spdlog::logger>("exportd",
+                                            std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  // The message part of a JSON line is the rest of the object, so ts and
+  // level come first and the line stays one valid object.
+  logger->set_pattern(format == LogFormat::json
+                          ? R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})"
+                          : "%Y-%m-%dT%H:%M:%S.%eZ %l %v",
+                      spdlog::pattern_time_type::utc);
+  logger->set_level(to_spdlog(level));
+  logger->flush_on(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+  g_format = format;
+}
+
+void log_event(Level level, std::string_view message, const nlohmann::json& fields) {
+  const auto spd_level = to_spdlog(level);
+  if (!spdlog::default_logger_raw()->should_log(spd_level)) {
+    return;
+  }
+  std::string line;
+  if (g_format == LogFormat::json) {
+    line = "\"msg\":" + nlohmann::json(message).dump(-1, ' ', false,
+                                                      nlohmann::json::error_handler_t::replace);
+    for (const auto& [key, value] : fields.items()) {
+      line += "," + nlohmann::json(key).dump() + ":" +
+              value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+  } else {
+    line = std::string(message);
+    for (const auto& [key, value] : fields.items()) {
+      line += " " + key + "=" + text_value(value);
+    }
+  }
+  spdlog::default_logger_raw()->log(spd_level, line);
+}
+
+std::optional<Level> parse_level(std::string_view text) {
+  static constexpr std::pair<std::string_view, Level> kLevels[] = {
+      {"trace", Level::trace}, {"debug", Level::debug}, {"info", Level::info},
+      {"warn", Level::warn},   {"error", Level::error}};
+  for (const auto& [name, level] : kLevels) {
+    if (name == text) {
+      return level;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace exportd

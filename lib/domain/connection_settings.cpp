@@ -1,0 +1,95 @@
+#include "domain/connection_settings.h"
+
+#include <set>
+
+#include "domain/failure.h"
+
+namespace exportd {
+
+namespace {
+
+[[noreturn]] void reject(const std::string& why) {
+  throw Failure(FailureKind::permanent, "invalid connection settings: " + why);
+}
+
+std::string required_string(const nlohmann::json& config, const char* key) {
+  const auto it = config.find(key);
+  if (it == config.end() || !it->is_string() || it->get<std::string>().empty()) {
+    reject(std::string("'") + key + "' must be a non-empty string");
+  }
+  return it->get<std::string>();
+}
+
+std::string absolute_path(const nlohmann::json& config, const char* key) {
+  auto path = required_string(config, key);
+  if (path.front() != '/') {
+    reject(std::string("'") + key + "' must be an absolute path, got '" + path + "'");
+  }
+  return path;
+}
+
+std::optional<int> optional_positive_int(const nlohmann::json& config, const char* key) {
+  const auto it = config.find(key);
+  if (it == config.end() || it->is_null()) {
+    return std::nullopt;
+  }
+  if (!it->is_number_integer() || it->get<long long>() < 1 || it->get<long long>() > 1000000) {
+    reject(std::string("'") + key + "' must be a positive integer");
+  }
+  return it->get<int>();
+}
+
+}  // namespace
+
+ConnectionSettings parse_connection_settings(const nlohmann::json& config) {
+  if (!config.is_object()) {
+    reject("config must be a JSON object");
+  }
+  static const std::set<std::string> known{
+      "mode",        "export_path",         "ack_path",       "atomic_write",
+      "host",        "port",                "username",       "auth",
+      "private_key_path", "host_key_sha256", "connect_timeout_s", "ack_poll_interval_s",
+      "max_attempts", "retry_backoff_s"};
+  for (const auto& [key, value] : config.items()) {
+    if (!known.contains(key)) {
+      reject("unknown key '" + key + "'");
+    }
+  }
+  ConnectionSettings s;
+  const auto mode = required_string(config, "mode");
+  if (mode == "filesystem") {
+    s.mode = DropzoneMode::filesystem;
+  } else if (mode == "sftp") {
+    s.mode = DropzoneMode::sftp;
+  } else {
+    reject("'mode' must be 'filesystem' or 'sftp', got '" + mode + "'");
+  }
+  s.export_path = absolute_path(config, "export_path");
+  s.ack_path = absolute_path(config, "ack_path");
+  if (const auto it = config.find("atomic_write"); it != config.end()) {
+    if (!it->is_boolean()) {
+      reject("'atomic_write' must be true or false");
+    }
+    s.atomic_write = it->get<bool>();
+  }
+  s.ack_poll_interval_s = optional_positive_int(config, "ack_poll_interval_s");
+  s.max_attempts = optional_positive_int(config, "max_attempts");
+  s.retry_backoff_s = optional_positive_int(config, "retry_backoff_s");
+  if (s.mode == DropzoneMode::sftp) {
+    s.host = required_string(config, "host");
+    s.username = required_string(config, "username");
+    s.port = optional_positive_int(config, "port").value_or(22);
+    s.auth = config.value("auth", std::string("publickey"));
+    if (s.auth != "publickey" && s.auth != "password") {
+      reject("'auth' must be 'publickey' or 'password', got '" + s.auth + "'");
+    }
+    if (s.auth == "publickey") {
+      s.private_key_path = absolute_path(config, "private_key_path");
+    }
+    s.host_key_sha256 = config.value("host_key_sha256", std::string());
+    s.connect_timeout_s = optional_positive_int(config, "connect_timeout_s").value_or(10);
+  }
+  return s;
+}
+
+}  // namespace exportd

@@ -1,0 +1,36 @@
+// Per-org dropzone settings (shared/spec/connection-config.md), parsed and
+// validated from erp_connections.config.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace exportd {
+
+enum class DropzoneMode { filesystem, sftp };
+
+struct ConnectionSettings {
+  DropzoneMode mode = DropzoneMode::filesystem;
+  std::string export_path;
+  std::string ack_path;
+  bool atomic_write = true;
+  std::optional<int> ack_poll_interval_s;
+  std::optional<int> max_attempts;
+  std::optional<int> retry_backoff_s;
+  // sftp only
+  std::string host;
+  int port = 22;
+  std::string username;
+  std::string auth;  // "publickey" or "password"
+  std::string private_key_path;
+  std::string host_key_sha256;
+  int connect_timeout_s = 10;
+};
+
+// Throws Failure(permanent) naming the offending key when the settings are
+// not usable: a wrong row in the database cannot be fixed by retrying.
+ConnectionSettings parse_connection_settings(const nlohmann::json& config);
+
+}  // namespace exportd

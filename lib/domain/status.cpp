@@ -1,0 +1,88 @@
+#include "domain/status.h"
+
+#include <array>
+#include <utility>
+
+#include "domain/failure.h"
+
+namespace exportd {
+
+const char* to_string(FailureKind kind) {
+  switch (kind) {
+    case FailureKind::transient:
+      return "transient";
+    case FailureKind::permanent:
+      return "permanent";
+    case FailureKind::refused:
+      return "refused";
+    case FailureKind::bad_config:
+      return "bad_config";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr std::array<std::pair<DraftStatus, std::string_view>, 6> kDraftNames{{
+    {DraftStatus::needs_review, "NEEDS_REVIEW"},
+    {DraftStatus::ready, "READY"},
+    {DraftStatus::approved, "APPROVED"},
+    {DraftStatus::pushing, "PUSHING"},
+    {DraftStatus::pushed, "PUSHED"},
+    {DraftStatus::error, "ERROR"},
+}};
+
+constexpr std::array<std::pair<ExportStatus, std::string_view>, 4> kExportNames{{
+    {ExportStatus::pending, "PENDING"},
+    {ExportStatus::sent, "SENT"},
+    {ExportStatus::acked, "ACKED"},
+    {ExportStatus::failed, "FAILED"},
+}};
+
+template <typename Enum, size_t N>
+std::string_view name_of(const std::array<std::pair<Enum, std::string_view>, N>& table,
+                         Enum value) {
+  for (const auto& [v, name] : table) {
+    if (v == value) {
+      return name;
+    }
+  }
+  return "UNKNOWN";
+}
+
+template <typename Enum, size_t N>
+std::optional<Enum> value_of(const std::array<std::pair<Enum, std::string_view>, N>& table,
+                             std::string_view text) {
+  for (const auto& [v, name] : table) {
+    if (name == text) {
+      return v;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view to_string(DraftStatus status) { return name_of(kDraftNames, status); }
+std::string_view to_string(ExportStatus status) { return name_of(kExportNames, status); }
+std::optional<DraftStatus> parse_draft_status(std::string_view text) {
+  return value_of(kDraftNames, text);
+}
+std::optional<ExportStatus> parse_export_status(std::string_view text) {
+  return value_of(kExportNames, text);
+}
+
+bool draft_transition_allowed(DraftStatus from, DraftStatus to) {
+  using D = DraftStatus;
+  return (from == D::ready && to == D::approved) || (from == D::approved && to == D::pushing) ||
+         (from == D::pushing && to == D::pushed) || (from == D::pushing && to == D::error) ||
+         (from == D::pushed && to == D::error) || (from == D::error && to == D::pushing);
+}
+
+bool export_transition_allowed(ExportStatus from, ExportStatus to) {
+  using E = ExportStatus;
+  return (from == E::pending && (to == E::sent || to == E::failed)) ||
+         (from == E::sent && (to == E::acked || to == E::failed));
+}
+
+}  // namespace exportd

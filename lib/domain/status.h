@@ -1,0 +1,21 @@
+// The status state machines of shared/spec/database.md.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace exportd {
+
+enum class DraftStatus { needs_review, ready, approved, pushing, pushed, error };
+enum class ExportStatus { pending, sent, acked, failed };
+
+std::string_view to_string(DraftStatus status);
+std::string_view to_string(ExportStatus status);
+std::optional<DraftStatus> parse_draft_status(std::string_view text);
+std::optional<ExportStatus> parse_export_status(std::string_view text);
+
+bool draft_transition_allowed(DraftStatus from, DraftStatus to);
+bool export_transition_allowed(ExportStatus from, ExportStatus to);
+
+}  // namespace exportd

@@ -1,0 +1,64 @@
+// Port: the export queue and the delivery records (Postgres in production).
+// Every method may throw exportd::Failure(transient) when the store is
+// unreachable; callers retry later, the leases make that safe.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "domain/export_document.h"
+
+namespace exportd {
+
+// One export claimed by a worker: leased to it, attempts already counted.
+struct ClaimedExport {
+  std::string export_id;
+  std::string draft_order_id;
+  std::string org_id;
+  std::string connection_id;
+  std::string file_name;  // fixed at the first attempt
+  int attempts = 0;       // including this one
+  // The connection row; nullopt when missing or inactive (a permanent failure).
+  std::optional<nlohmann::json> connection_config;
+  ExportSource source;
+};
+
+struct DeliveryRecord {
+  std::string export_id;
+  std::string dropzone_path;
+  std::string sha256_hex;
+  std::int64_t byte_size = 0;
+};
+
+struct FailureRecord {
+  std::string export_id;
+  nlohmann::json error;  // stored in error_json
+  // Set: retry at now + delay. Unset: give up (export FAILED, draft ERROR).
+  std::optional<std::chrono::milliseconds> retry_after;
+};
+
+class ExportQueue {
+ public:
+  virtual ~ExportQueue() = default;
+
+  // Claims up to `max` due, unleased PENDING exports for `lease`.
+  virtual std::vector<ClaimedExport> claim(size_t max, std::chrono::seconds lease) = 0;
+
+  // Extends the lease of exports still held; returns how many were.
+  virtual size_t renew(const std::vector<std::string>& export_ids, std::chrono::seconds lease) = 0;
+
+  // In one transaction: each export still leased to us becomes SENT, its
+  // draft PUSHED, with an audit entry. Returns the ids that lost their lease
+  // (another worker took them over; their delivery is not recorded here).
+  virtual std::vector<std::string> record_sent(const std::vector<DeliveryRecord>& deliveries) = 0;
+
+  // Releases a failed attempt: back to PENDING for later, or FAILED with the
+  // draft ERROR and audit DRAFT_PUSH_FAILED. Fenced by the lease like record_sent.
+  virtual void record_failure(const FailureRecord& failure) = 0;
+};
+
+}  // namespace exportd
