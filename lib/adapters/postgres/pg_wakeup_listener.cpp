@@ -64,8 +64,9 @@ void PgWakeupListener::run() {
       conn.get_notifs();  // sends the LISTEN
       if (lost) {
         log_event(Level::info, "listener reconnected", {});
-        on_wakeup_();
       }
+      // Work queued before this LISTEN sent no notification we could hear.
+      on_wakeup_();
       lost = false;
       backoff_ms = 100;
       while (wait_readable(conn.sock(), 60000)) {

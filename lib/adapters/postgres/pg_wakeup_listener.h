@@ -1,6 +1,7 @@
 // LISTENs for new PENDING exports and calls `on_wakeup` within milliseconds.
-// Reconnects (and LISTENs again) after the database restarts, calling
-// `on_wakeup` once reconnected since notifications may have been missed.
+// Reconnects (and LISTENs again) after the database restarts. Calls
+// `on_wakeup` after every LISTEN, since work queued before it sent no
+// notification this connection could hear.
 #pragma once
 
 #include <atomic>

@@ -1,0 +1,106 @@
+// The command line of the built binary: exit codes and one-sentence errors.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/e2e/daemon_harness.h"
+#include "tests/support/pg_cluster.h"
+#include "tests/support/process.h"
+#include "tests/support/seed.h"
+
+using namespace exportd::testing;
+
+namespace {
+
+struct Result {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+Result cli(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+  const std::string dir = make_temp_dir("exportd-cli");
+  args.insert(args.begin(), EXPORTD_BINARY);
+  const int status = run({.argv = args,
+                          .env = std::move(env),
+                          .stdout_path = dir + "/out",
+                          .stderr_path = dir + "/err"});
+  const auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  Result r{status, slurp(dir + "/out"), slurp(dir + "/err")};
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
+std::string write_config(const std::string& text) {
+  const std::string dir = make_temp_dir("exportd-cfg");
+  std::ofstream(dir + "/exportd.toml") << text;
+  return dir + "/exportd.toml";
+}
+
+}  // namespace
+
+TEST_CASE("--version and --help", "[e2e][cli]") {
+  const auto version = cli({"--version"});
+  CHECK(version.status == 0);
+  CHECK_THAT(version.out, Catch::Contains("orderflow-exportd 0.1.0"));
+  const auto help = cli({"--help"});
+  CHECK(help.status == 0);
+  CHECK_THAT(help.out, Catch::Contains("run") && Catch::Contains("migrate"));
+}
+
+TEST_CASE("an unknown configuration key exits 2 naming the key", "[e2e][cli]") {
+  const auto path = write_config("[database]\nurl = \"postgresql://x@/y\"\n[export]\nwrokers = 4\n");
+  const auto r = cli({"check-config", "--config", path});
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::Contains("unknown key 'export.wrokers'"));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);  // one sentence
+  const auto run = cli({"run", "--config", path});
+  CHECK(run.status == 2);
+}
+
+TEST_CASE("a missing configuration file named with --config exits 2", "[e2e][cli]") {
+  const auto r = cli({"run", "--config", "/nonexistent/exportd.toml"});
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::Contains("cannot read configuration file '/nonexistent/exportd.toml'"));
+}
+
+TEST_CASE("bad usage exits 2", "[e2e][cli]") {
+  CHECK(cli({"frobnicate"}).status == 2);
+  CHECK(cli({}).status == 2);
+}
+
+TEST_CASE("check-config masks the database password; the environment overrides the file",
+          "[e2e][cli]") {
+  const auto path = write_config("[database]\nurl = \"postgresql://u:hunter2@db/orders\"\n");
+  const auto r = cli({"check-config", "--config", path});
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("postgresql://u:***@db/orders"));
+  CHECK_THAT(r.out, !Catch::Contains("hunter2"));
+  const auto env = cli({"check-config", "--config", path},
+                       {{"EXPORTD_DATABASE_URL", "postgresql://other@host/db"}});
+  CHECK_THAT(env.out, Catch::Contains("postgresql://other@host/db"));
+}
+
+TEST_CASE("migrate applies the schema once and is idempotent", "[e2e][cli][postgres]") {
+  auto& cluster = PgCluster::shared();
+  query_value(cluster.url(), "CREATE DATABASE cli_migrate");
+  const auto path = write_config("[database]\nurl = \"" + cluster.url("cli_migrate") + "\"\n");
+  const auto first = cli({"migrate", "--config", path});
+  CHECK(first.status == 0);
+  CHECK_THAT(first.out, Catch::Contains("applied 1 migration"));
+  const auto second = cli({"migrate", "--config", path});
+  CHECK(second.status == 0);
+  CHECK_THAT(second.out, Catch::Contains("up to date"));
+}
+
+TEST_CASE("an unreachable database makes migrate exit 1 with one sentence", "[e2e][cli]") {
+  const auto path =
+      write_config("[database]\nurl = \"postgresql://x@127.0.0.1:1/y?connect_timeout=2\"\n");
+  const auto r = cli({"migrate", "--config", path});
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::StartsWith("orderflow-exportd: cannot connect to the database"));
+}

@@ -1,0 +1,167 @@
+// The worker pool, the NOTIFY listener and the filesystem dropzone together,
+// against a real PostgreSQL cluster and a real directory.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "adapters/filesystem/filesystem_dropzone.h"
+#include "adapters/postgres/pg_export_queue.h"
+#include "adapters/postgres/pg_wakeup_listener.h"
+#include "app/export_worker_pool.h"
+#include "app/sha256.h"
+#include "domain/connection_settings.h"
+#include "tests/support/pg_cluster.h"
+#include "tests/support/process.h"
+#include "tests/support/seed.h"
+
+using namespace exportd;
+using namespace exportd::testing;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Daemon {
+  Daemon(const std::string& url, const std::string& root, WorkerPoolOptions options)
+      : dropzone({root}),
+        pool(
+            options,
+            [url](int i) { return std::make_unique<PgExportQueue>(url, "t-" + std::to_string(i)); },
+            [this](const ConnectionSettings&) -> Dropzone& { return dropzone; }),
+        listener(url, [this] { pool.wake(); }) {
+    pool.start();
+  }
+  FilesystemDropzone dropzone;
+  ExportWorkerPool pool;
+  PgWakeupListener listener;
+};
+
+std::string count(const std::string& url, const std::string& status) {
+  return query_value(url, "SELECT count(*) FROM erp_exports WHERE status = '" + status + "'");
+}
+
+std::vector<fs::path> files_in(const fs::path& dir) {
+  std::vector<fs::path> out;
+  if (fs::exists(dir)) {
+    for (const auto& e : fs::directory_iterator(dir)) {
+      out.push_back(e.path());
+    }
+  }
+  return out;
+}
+
+WorkerPoolOptions quiet_poll() {
+  // A poll interval far longer than the test: only NOTIFY can wake the workers.
+  return {.workers = 2, .batch_size = 16, .poll_interval = 600s, .lease = 30s, .retry = {}};
+}
+
+}  // namespace
+
+TEST_CASE("new PENDING exports are delivered at once, one file each, recorded SENT",
+          "[postgres][delivery]") {
+  const std::string url = PgCluster::shared().fresh_database();
+  const std::string root = make_temp_dir("exportd-drop");
+  const auto org = seed_org(url, "acme", root + "/acme/exports", root + "/acme/acks");
+  Daemon daemon(url, root, quiet_poll());
+
+  seed_exports(url, org, 50, 10);
+  REQUIRE(eventually([&] { return count(url, "SENT") == "50"; }, 15s));
+
+  const auto files = files_in(root + "/acme/exports");
+  REQUIRE(files.size() == 50);
+  pqxx::connection conn(url);
+  pqxx::nontransaction tx(conn);
+  for (const auto& row : tx.exec("SELECT file_name, dropzone_path, sha256, byte_size FROM "
+                                 "erp_exports")) {
+    const fs::path path = row[1].as<std::string>();
+    CHECK(path.filename() == row[0].as<std::string>());
+    std::ifstream in(path);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    CHECK(sha256_hex(bytes) == row[2].as<std::string>());
+    CHECK(static_cast<long long>(bytes.size()) == row[3].as<long long>());
+    const auto doc = nlohmann::json::parse(bytes);
+    CHECK(doc["lines"].size() == 10);
+    CHECK(doc["lines"][0]["line_total"] == "12.3000");
+  }
+  CHECK(query_value(url, "SELECT count(*) FROM draft_orders WHERE status = 'PUSHED'") == "50");
+  CHECK(query_value(url, "SELECT count(*) FROM audit_log WHERE action = 'DRAFT_PUSHED'") == "50");
+  fs::remove_all(root);
+}
+
+TEST_CASE("a dropzone outside the filesystem roots fails the export permanently, writes nothing",
+          "[postgres][delivery]") {
+  const std::string url = PgCluster::shared().fresh_database();
+  const std::string root = make_temp_dir("exportd-drop");
+  const std::string outside = make_temp_dir("exportd-outside");
+  const auto org = seed_org(url, "evil", outside + "/exports", outside + "/acks");
+  Daemon daemon(url, root, quiet_poll());
+  seed_exports(url, org, 1, 1);
+  REQUIRE(eventually([&] { return count(url, "FAILED") == "1"; }, 15s));
+  CHECK(query_value(url, "SELECT error_json->>'category' FROM erp_exports") == "permanent");
+  CHECK_THAT(query_value(url, "SELECT error_json->>'error' FROM erp_exports"),
+             Catch::Contains("outside the allowed filesystem_roots"));
+  CHECK(query_value(url, "SELECT status FROM draft_orders") == "ERROR");
+  CHECK(files_in(outside).empty());
+  fs::remove_all(root);
+  fs::remove_all(outside);
+}
+
+TEST_CASE("a missing or inactive connection is a permanent failure", "[postgres][delivery]") {
+  const std::string url = PgCluster::shared().fresh_database();
+  const std::string root = make_temp_dir("exportd-drop");
+  const auto org = seed_org(url, "acme", root + "/exports", root + "/acks");
+  query_value(url, "UPDATE erp_connections SET is_active = false RETURNING 1");
+  Daemon daemon(url, root, quiet_poll());
+  seed_exports(url, org, 1, 1);
+  REQUIRE(eventually([&] { return count(url, "FAILED") == "1"; }, 15s));
+  CHECK_THAT(query_value(url, "SELECT error_json->>'error' FROM erp_exports"),
+             Catch::Contains("missing or inactive"));
+  fs::remove_all(root);
+}
+
+TEST_CASE("a file already delivered by an earlier attempt is not written again",
+          "[postgres][delivery]") {
+  const std::string url = PgCluster::shared().fresh_database();
+  const std::string root = make_temp_dir("exportd-drop");
+  const auto org = seed_org(url, "acme", root + "/exports", root + "/acks");
+  seed_exports(url, org, 1, 1);
+  // An earlier attempt claimed it, delivered the file, and crashed before recording.
+  std::string name;
+  {
+    PgExportQueue crashed(url, "crashed-worker");
+    name = crashed.claim(1, 30s).at(0).file_name;
+    query_value(url, "UPDATE erp_exports SET lease_expires_at = now() - interval '1s' RETURNING 1");
+  }
+  fs::create_directories(root + "/exports");
+  std::ofstream(root + "/exports/" + name) << "earlier bytes";
+
+  Daemon daemon(url, root, quiet_poll());
+  daemon.pool.wake();
+  REQUIRE(eventually([&] { return count(url, "SENT") == "1"; }, 15s));
+  std::ifstream in(root + "/exports/" + name);
+  CHECK(std::string((std::istreambuf_iterator<char>(in)), {}) == "earlier bytes");
+  CHECK(files_in(root + "/exports").size() == 1);
+  CHECK(query_value(url, "SELECT attempts FROM erp_exports") == "2");
+  fs::remove_all(root);
+}
+
+TEST_CASE("the listener LISTENs again after the database restarts", "[postgres][delivery]") {
+  auto& cluster = PgCluster::shared();
+  const std::string url = cluster.fresh_database();
+  const std::string root = make_temp_dir("exportd-drop");
+  const auto org = seed_org(url, "acme", root + "/exports", root + "/acks");
+  Daemon daemon(url, root, quiet_poll());
+  seed_exports(url, org, 1, 1);
+  REQUIRE(eventually([&] { return count(url, "SENT") == "1"; }, 15s));
+
+  cluster.stop();
+  cluster.start();
+  // New work must wake the pool again, whether it arrives before or after the
+  // listener has reconnected.
+  seed_exports(url, org, 3, 1);
+  CHECK(eventually([&] { return count(url, "SENT") == "4"; }, 15s));
+  fs::remove_all(root);
+}

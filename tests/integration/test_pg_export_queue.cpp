@@ -1,0 +1,222 @@
+// PgExportQueue and the migrator against a real throwaway PostgreSQL cluster.
+#include <catch2/catch.hpp>
+
+#include <pqxx/pqxx>
+#include <set>
+#include <thread>
+
+#include "adapters/postgres/migrator.h"
+#include "adapters/postgres/pg_export_queue.h"
+#include "domain/failure.h"
+#include "tests/support/pg_cluster.h"
+#include "tests/support/seed.h"
+
+using namespace exportd;
+using namespace exportd::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Fixture {
+  std::string url = PgCluster::shared().fresh_database();
+  SeededOrg org = seed_org(url, "acme", "/tmp/exportd-none/exports", "/tmp/exportd-none/acks");
+};
+
+}  // namespace
+
+TEST_CASE("migrations apply once and are safe to run again and concurrently", "[postgres]") {
+  auto& cluster = PgCluster::shared();
+  const std::string name = "migrate_concurrent";
+  {
+    pqxx::connection conn(cluster.url());
+    pqxx::nontransaction tx(conn);
+    tx.exec("CREATE DATABASE " + name);
+  }
+  std::vector<std::thread> runners;
+  std::atomic<int> applied_total{0};
+  for (int i = 0; i < 3; ++i) {
+    runners.emplace_back([&] {
+      applied_total += static_cast<int>(
+          apply_migrations(cluster.url(name), EXPORTD_SOURCE_MIGRATIONS_DIR).size());
+    });
+  }
+  for (auto& t : runners) {
+    t.join();
+  }
+  CHECK(applied_total == 1);
+  CHECK(apply_migrations(cluster.url(name), EXPORTD_SOURCE_MIGRATIONS_DIR).empty());
+  CHECK(query_value(cluster.url(name), "SELECT count(*) FROM exportd_schema_migrations") == "1");
+}
+
+TEST_CASE("claim leases due exports, counts the attempt and fixes the file name once",
+          "[postgres]") {
+  Fixture f;
+  const auto ids = seed_exports(f.url, f.org, 3, 2);
+  PgExportQueue queue(f.url, "worker-a");
+  const auto claimed = queue.claim(10, 30s);
+  REQUIRE(claimed.size() == 3);
+  for (const auto& c : claimed) {
+    CHECK(c.attempts == 1);
+    CHECK(c.file_name.starts_with("sales_order_" + c.draft_order_id + "_"));
+    CHECK(c.file_name.ends_with("_" + c.export_id.substr(0, 8) + ".json"));
+    CHECK(query_value(f.url, "SELECT file_name FROM erp_exports WHERE id = '" + c.export_id +
+                                 "'") == c.file_name);
+    CHECK(c.source.lines.size() == 2);
+    CHECK(c.source.org_slug == "acme");
+    CHECK(c.source.approved_at == std::optional<std::string>("2025-12-26T10:00:00Z"));
+    REQUIRE(c.source.customer.has_value());
+    CHECK(c.source.customer->name == "ACME \"Quoted\" GmbH");
+    REQUIRE(c.connection_config.has_value());
+    CHECK((*c.connection_config)["mode"] == "filesystem");
+  }
+  // Leased: a second worker gets nothing.
+  PgExportQueue other(f.url, "worker-b");
+  CHECK(other.claim(10, 30s).empty());
+
+  // The lease lapses: the other worker takes over, same name, attempt 2.
+  {
+    pqxx::connection conn(f.url);
+    pqxx::work tx(conn);
+    tx.exec("UPDATE erp_exports SET lease_expires_at = now() - interval '1 second'");
+    tx.commit();
+  }
+  const auto retaken = other.claim(10, 30s);
+  REQUIRE(retaken.size() == 3);
+  std::set<std::string> first_names, second_names;
+  for (size_t i = 0; i < 3; ++i) {
+    first_names.insert(claimed[i].file_name);
+    second_names.insert(retaken[i].file_name);
+    CHECK(retaken[i].attempts == 2);
+  }
+  CHECK(first_names == second_names);
+
+  // The first worker lost its lease: its completion is not recorded.
+  const auto lost = queue.record_sent({{claimed[0].export_id, "/x", "ab", 1}});
+  CHECK(lost == std::vector<std::string>{claimed[0].export_id});
+  CHECK(query_value(f.url, "SELECT count(*) FROM erp_exports WHERE status = 'SENT'") == "0");
+}
+
+TEST_CASE("concurrent claims never hand one export to two workers", "[postgres]") {
+  Fixture f;
+  seed_exports(f.url, f.org, 200, 1);
+  std::mutex mutex;
+  std::multiset<std::string> seen;
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&, w] {
+      PgExportQueue queue(f.url, "worker-" + std::to_string(w));
+      for (;;) {
+        const auto batch = queue.claim(7, 30s);
+        if (batch.empty()) {
+          return;
+        }
+        std::lock_guard lock(mutex);
+        for (const auto& c : batch) {
+          seen.insert(c.export_id);
+        }
+      }
+    });
+  }
+  for (auto& t : workers) {
+    t.join();
+  }
+  CHECK(seen.size() == 200);
+  CHECK(std::set<std::string>(seen.begin(), seen.end()).size() == 200);
+}
+
+TEST_CASE("record_sent sets SENT, draft PUSHED and writes the audit entry in one go",
+          "[postgres]") {
+  Fixture f;
+  seed_exports(f.url, f.org, 1, 1);
+  PgExportQueue queue(f.url, "worker-a");
+  const auto claimed = queue.claim(1, 30s);
+  REQUIRE(claimed.size() == 1);
+  const auto& c = claimed[0];
+  CHECK(queue.record_sent({{c.export_id, "/drop/" + c.file_name, "abc123", 42}}).empty());
+  const std::string where = " FROM erp_exports WHERE id = '" + c.export_id + "'";
+  CHECK(query_value(f.url, "SELECT status" + where) == "SENT");
+  CHECK(query_value(f.url, "SELECT dropzone_path" + where) == "/drop/" + c.file_name);
+  CHECK(query_value(f.url, "SELECT sha256" + where) == "abc123");
+  CHECK(query_value(f.url, "SELECT byte_size" + where) == "42");
+  CHECK(query_value(f.url, "SELECT sent_at IS NOT NULL" + where) == "t");
+  CHECK(query_value(f.url, "SELECT lease_owner" + where).empty());
+  CHECK(query_value(f.url, "SELECT status FROM draft_orders WHERE id = '" + c.draft_order_id +
+                               "'") == "PUSHED");
+  CHECK(query_value(f.url, "SELECT details->>'export_id' FROM audit_log WHERE action = "
+                           "'DRAFT_PUSHED' AND entity_id = '" +
+                               c.draft_order_id + "'") == c.export_id);
+}
+
+TEST_CASE("an export queued by plain SQL for an APPROVED draft still ends PUSHED",
+          "[postgres]") {
+  Fixture f;
+  seed_exports(f.url, f.org, 1, 1);
+  {
+    pqxx::connection conn(f.url);
+    pqxx::work tx(conn);
+    tx.exec("ALTER TABLE draft_orders DISABLE TRIGGER draft_orders_transition");
+    tx.exec("UPDATE draft_orders SET status = 'APPROVED'");
+    tx.exec("ALTER TABLE draft_orders ENABLE TRIGGER draft_orders_transition");
+    tx.commit();
+  }
+  PgExportQueue queue(f.url, "w");
+  const auto c = queue.claim(1, 30s).at(0);
+  queue.record_sent({{c.export_id, "/p", "d", 1}});
+  CHECK(query_value(f.url, "SELECT status FROM draft_orders") == "PUSHED");
+}
+
+TEST_CASE("record_failure reschedules, or fails the export and errors the draft",
+          "[postgres]") {
+  Fixture f;
+  seed_exports(f.url, f.org, 2, 1);
+  PgExportQueue queue(f.url, "w");
+  const auto claimed = queue.claim(2, 30s);
+  REQUIRE(claimed.size() == 2);
+  queue.record_failure({claimed[0].export_id, {{"error", "disk full"}}, 60000ms});
+  const std::string first = " FROM erp_exports WHERE id = '" + claimed[0].export_id + "'";
+  CHECK(query_value(f.url, "SELECT status" + first) == "PENDING");
+  CHECK(query_value(f.url, "SELECT next_attempt_at > now() + interval '50 seconds'" + first) ==
+        "t");
+  CHECK(query_value(f.url, "SELECT lease_owner" + first).empty());
+  CHECK(queue.claim(10, 30s).empty());  // not due yet
+
+  queue.record_failure({claimed[1].export_id, {{"error", "outside roots"}}, std::nullopt});
+  const std::string second = " FROM erp_exports WHERE id = '" + claimed[1].export_id + "'";
+  CHECK(query_value(f.url, "SELECT status" + second) == "FAILED");
+  CHECK(query_value(f.url, "SELECT error_json->>'error'" + second) == "outside roots");
+  CHECK(query_value(f.url, "SELECT status FROM draft_orders WHERE id = '" +
+                               claimed[1].draft_order_id + "'") == "ERROR");
+  CHECK(query_value(f.url, "SELECT count(*) FROM audit_log WHERE action = 'DRAFT_PUSH_FAILED'") ==
+        "1");
+}
+
+TEST_CASE("an inactive connection arrives without settings", "[postgres]") {
+  Fixture f;
+  seed_exports(f.url, f.org, 1, 1);
+  query_value(f.url, "UPDATE erp_connections SET is_active = false RETURNING 1");
+  PgExportQueue queue(f.url, "w");
+  const auto claimed = queue.claim(1, 30s);
+  REQUIRE(claimed.size() == 1);
+  CHECK_FALSE(claimed[0].connection_config.has_value());
+}
+
+TEST_CASE("state rules are enforced by the database", "[postgres]") {
+  Fixture f;
+  seed_exports(f.url, f.org, 1, 1);
+  CHECK_THROWS_WITH(query_value(f.url, "UPDATE draft_orders SET status = 'READY' RETURNING 1"),
+                    Catch::Contains("cannot go from PUSHING to READY"));
+  CHECK_THROWS_WITH(query_value(f.url, "UPDATE erp_exports SET status = 'ACKED' RETURNING 1"),
+                    Catch::Contains("cannot go from PENDING to ACKED"));
+}
+
+TEST_CASE("an unreachable database is a transient failure", "[postgres]") {
+  PgExportQueue queue("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2", "w");
+  try {
+    queue.claim(1, 30s);
+    FAIL("claim should have thrown");
+  } catch (const Failure& e) {
+    CHECK(e.kind() == FailureKind::transient);
+  } catch (const pqxx::broken_connection&) {
+    FAIL("library exception escaped the adapter");
+  }
+}
