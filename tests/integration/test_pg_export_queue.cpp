@@ -61,6 +61,12 @@ TEST_CASE("claim leases due exports, counts the attempt and fixes the file name 
     CHECK(c.file_name.ends_with("_" + c.export_id.substr(0, 8) + ".json"));
     CHECK(query_value(f.url, "SELECT file_name FROM erp_exports WHERE id = '" + c.export_id +
                                  "'") == c.file_name);
+    // The name's time is the first attempt's, truncated to the second (never rounded up).
+    const auto stamp = query_value(f.url,
+                                   "SELECT to_char(first_attempt_at AT TIME ZONE 'UTC', "
+                                   "'YYYYMMDD_HH24MISS') FROM erp_exports WHERE id = '" +
+                                       c.export_id + "'");
+    CHECK_THAT(c.file_name, Catch::Contains("_" + stamp + "_"));
     CHECK(c.source.lines.size() == 2);
     CHECK(c.source.org_slug == "acme");
     CHECK(c.source.approved_at == std::optional<std::string>("2025-12-26T10:00:00Z"));

@@ -33,7 +33,7 @@ UPDATE erp_exports e
   FROM due
  WHERE e.id = due.id
 RETURNING e.id, e.draft_order_id, e.org_id, e.erp_connection_id, e.file_name, e.attempts,
-          extract(epoch FROM e.first_attempt_at)::bigint
+          floor(extract(epoch FROM e.first_attempt_at))::bigint
 )SQL";
 
 constexpr const char* kSourceSql = R"SQL(

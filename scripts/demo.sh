@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The demo: a throwaway PostgreSQL under .demo/, a demo org with drafts, a
+# local dropzone, and the daemon delivering them. Prints the delivered files
+# and each export's state, then cleans up its processes (the files stay in
+# .demo/ to look at).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+bash scripts/install-deps.sh
+bash scripts/build.sh build
+
+demo="$repo/.demo"
+rm -rf "$demo"
+mkdir -p "$demo/pg" "$demo/dropzone"
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+as_pg=()
+if [ "$(id -u)" -eq 0 ]; then
+  chown postgres: "$demo/pg"
+  as_pg=(runuser -u postgres --)
+fi
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+cleanup() {
+  [ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
+  "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$demo/pg/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+echo "== starting a throwaway PostgreSQL on port $port"
+"${as_pg[@]}" "$pg_bin/initdb" -D "$demo/pg/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
+"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$demo/pg/data" -l "$demo/pg/server.log" -w \
+  -o "-p $port -k $demo/pg -c listen_addresses=127.0.0.1" start >/dev/null
+url="postgresql://postgres@127.0.0.1:$port/postgres"
+psql=(psql -X -q -v ON_ERROR_STOP=1 "$url")
+
+cat > "$demo/exportd.toml" <<TOML
+[database]
+url = "$url"
+
+[export]
+workers = 4
+filesystem_roots = ["$demo/dropzone"]
+
+[log]
+format = "text"
+TOML
+
+echo "== orderflow-exportd migrate"
+build/orderflow-exportd migrate --config "$demo/exportd.toml"
+
+echo "== starting the daemon"
+build/orderflow-exportd run --config "$demo/exportd.toml" 2>"$demo/daemon.log" &
+daemon_pid=$!
+
+echo "== the application approves and enqueues 5 drafts for org 'acme'"
+"${psql[@]}" <<SQL
+INSERT INTO orgs (slug, name) VALUES ('acme', 'ACME GmbH');
+INSERT INTO erp_connections (org_id, config)
+  SELECT id, jsonb_build_object('mode', 'filesystem',
+    'export_path', '$demo/dropzone/acme/exports', 'ack_path', '$demo/dropzone/acme/acks')
+  FROM orgs WHERE slug = 'acme';
+INSERT INTO customers (org_id, erp_customer_number, name, email, billing_address)
+  SELECT id, '4711', 'ACME GmbH', 'orders@acme.example',
+         '{"street": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}'
+  FROM orgs WHERE slug = 'acme';
+WITH drafts AS (
+  INSERT INTO draft_orders (org_id, customer_id, status, external_order_number, order_date,
+                            currency, approved_at)
+  SELECT o.id, c.id, 'PUSHING', 'PO-2025-00' || g, DATE '2025-12-20', 'EUR', now()
+    FROM orgs o JOIN customers c ON c.org_id = o.id, generate_series(1, 5) g
+  RETURNING id, org_id),
+lines AS (
+  INSERT INTO draft_order_lines (draft_order_id, line_no, internal_sku, description, qty, uom,
+                                 unit_price)
+  SELECT d.id, l, 'ABC-' || (100 * l), 'Widget ' || l, 10 * l, 'EA', 1.23
+    FROM drafts d, generate_series(1, 3) l)
+INSERT INTO erp_exports (org_id, erp_connection_id, draft_order_id)
+  SELECT d.org_id, e.id, d.id FROM drafts d JOIN erp_connections e ON e.org_id = d.org_id;
+SQL
+
+for _ in $(seq 1 100); do
+  sent=$("${psql[@]}" -At -c "SELECT count(*) FROM erp_exports WHERE status = 'SENT'")
+  [ "$sent" = 5 ] && break
+  sleep 0.1
+done
+
+echo "== delivered files in $demo/dropzone/acme/exports"
+ls -l "$demo/dropzone/acme/exports"
+first=$(ls "$demo/dropzone/acme/exports" | head -1)
+echo "== $first"
+python3 -m json.tool "$demo/dropzone/acme/exports/$first"
+echo "== exports in the database"
+"${psql[@]}" -c "SELECT e.status, d.status AS draft, e.file_name, e.byte_size
+                 FROM erp_exports e JOIN draft_orders d ON d.id = e.draft_order_id ORDER BY 3"
+echo "== daemon log (text format)"
+head -8 "$demo/daemon.log"
+[ "$sent" = 5 ] || { echo "demo: only $sent of 5 exports were delivered" >&2; exit 1; }
+echo "== demo done: 5 of 5 exports delivered"

@@ -1,0 +1,133 @@
+// In-memory ExportQueue and Dropzone for unit tests of the worker pool. They
+// model only what the pool relies on: leases, attempts, the final states.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "domain/failure.h"
+#include "ports/dropzone.h"
+#include "ports/export_queue.h"
+
+namespace exportd::testing {
+
+struct FakeExport {
+  ClaimedExport claim;
+  std::string status = "PENDING";
+  bool leased = false;
+  int attempts = 0;
+  nlohmann::json error;
+  std::optional<std::chrono::milliseconds> last_retry_after;
+};
+
+class FakeExportStore {
+ public:
+  void add(const std::string& id, nlohmann::json connection_config) {
+    std::lock_guard lock(mutex);
+    FakeExport e;
+    e.claim.export_id = id;
+    e.claim.draft_order_id = "d-" + id;
+    e.claim.file_name = "sales_order_" + id + ".json";
+    e.claim.connection_config = std::move(connection_config);
+    e.claim.source.export_id = id;
+    e.claim.source.draft_order_id = e.claim.draft_order_id;
+    e.claim.source.org_slug = "acme";
+    e.claim.source.created_at = "2025-12-26T10:00:01Z";
+    exports[id] = e;
+  }
+  FakeExport get(const std::string& id) {
+    std::lock_guard lock(mutex);
+    return exports.at(id);
+  }
+  std::mutex mutex;
+  std::map<std::string, FakeExport> exports;
+  bool steal_leases_before_record = false;  // simulates another worker taking over
+};
+
+class FakeExportQueue : public ExportQueue {
+ public:
+  explicit FakeExportQueue(FakeExportStore& store) : store_(store) {}
+
+  std::vector<ClaimedExport> claim(size_t max, std::chrono::seconds) override {
+    std::lock_guard lock(store_.mutex);
+    std::vector<ClaimedExport> out;
+    for (auto& [id, e] : store_.exports) {
+      if (out.size() < max && e.status == "PENDING" && !e.leased && !e.last_retry_after) {
+        e.leased = true;
+        e.claim.attempts = ++e.attempts;
+        out.push_back(e.claim);
+      }
+    }
+    return out;
+  }
+  size_t renew(const std::vector<std::string>& ids, std::chrono::seconds) override {
+    return ids.size();
+  }
+  std::vector<std::string> record_sent(const std::vector<DeliveryRecord>& deliveries) override {
+    std::lock_guard lock(store_.mutex);
+    std::vector<std::string> lost;
+    for (const auto& d : deliveries) {
+      auto& e = store_.exports.at(d.export_id);
+      if (store_.steal_leases_before_record) {
+        lost.push_back(d.export_id);
+        continue;
+      }
+      e.status = "SENT";
+      e.leased = false;
+    }
+    return lost;
+  }
+  void record_failure(const FailureRecord& failure) override {
+    std::lock_guard lock(store_.mutex);
+    auto& e = store_.exports.at(failure.export_id);
+    e.leased = false;
+    e.error = failure.error;
+    e.last_retry_after = failure.retry_after;
+    if (!failure.retry_after) {
+      e.status = "FAILED";
+    }
+  }
+  // Makes exports waiting for a retry due again (the test's clock moves on).
+  static void make_retries_due(FakeExportStore& store) {
+    std::lock_guard lock(store.mutex);
+    for (auto& [id, e] : store.exports) {
+      e.last_retry_after.reset();
+    }
+  }
+
+ private:
+  FakeExportStore& store_;
+};
+
+// A dropzone that records writes and fails on demand.
+class FakeDropzone : public Dropzone {
+ public:
+  WriteResult write_file(const std::string& directory, const std::string& name,
+                         std::string_view bytes, WriteOptions) override {
+    std::lock_guard lock(mutex);
+    if (write_failure) {
+      throw Failure(*write_failure, "injected write failure");
+    }
+    const auto path = directory + "/" + name;
+    const bool present = files.contains(path);
+    if (!present) {
+      files[path] = std::string(bytes);
+    }
+    return {path, present};
+  }
+  void sync_directory(const std::string&) override {
+    std::lock_guard lock(mutex);
+    ++directory_syncs;
+    if (sync_fails) {
+      throw Failure(FailureKind::transient, "injected fsync failure");
+    }
+  }
+  std::mutex mutex;
+  std::map<std::string, std::string> files;
+  std::optional<FailureKind> write_failure;
+  bool sync_fails = false;
+  int directory_syncs = 0;
+};
+
+}  // namespace exportd::testing
