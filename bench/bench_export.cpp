@@ -102,7 +102,9 @@ int main(int argc, char** argv) {
       o.latency_samples = value;
     }
   }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const std::string dir = make_temp_dir("exportd-bench");
+  fs::create_directories(dir + "/dropzone");
   std::printf("orderflow-exportd delivery benchmark: %d exports of %d lines, workers = %d\n",
               o.exports, o.lines, o.workers);
 
