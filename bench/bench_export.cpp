@@ -115,8 +115,8 @@ int main(int argc, char** argv) {
 
   PgCluster cluster;
   const std::string url = cluster.fresh_database();
-  const auto org = seed_org(url, "bench", dir + "/dropzone/bench/exports",
-                            dir + "/dropzone/bench/acks");
+  const auto org =
+      seed_org(url, "bench", dir + "/dropzone/bench/exports", dir + "/dropzone/bench/acks");
   const std::string config = write_config(dir, url, o);
   pqxx::connection conn(url);
 
@@ -132,8 +132,7 @@ int main(int argc, char** argv) {
     }
   }
   const double throughput = o.exports / seconds_since(start);
-  std::printf("daemon throughput (fsync'ed, durable):               %8.0f exports/s\n",
-              throughput);
+  std::printf("daemon throughput (fsync'ed, durable):               %8.0f exports/s\n", throughput);
 
   // Latency when idle: one export at a time, insert commit to SENT, from the
   // database's own clock so polling here adds nothing.
@@ -148,17 +147,19 @@ int main(int argc, char** argv) {
   std::vector<double> latencies;
   {
     pqxx::nontransaction tx(conn);
-    for (const auto& row : tx.exec(
-             "SELECT extract(epoch FROM sent_at - created_at) * 1000 FROM erp_exports"
-             " ORDER BY created_at DESC LIMIT " + std::to_string(o.latency_samples))) {
+    for (const auto& row :
+         tx.exec("SELECT extract(epoch FROM sent_at - created_at) * 1000 FROM erp_exports"
+                 " ORDER BY created_at DESC LIMIT " +
+                 std::to_string(o.latency_samples))) {
       latencies.push_back(row[0].as<double>());
     }
   }
   std::sort(latencies.begin(), latencies.end());
   const auto pct = [&](double p) {
     return latencies.empty() ? 0.0
-                             : latencies[std::min(latencies.size() - 1,
-                                                  static_cast<size_t>(p * static_cast<double>(latencies.size())))];
+                             : latencies[std::min(
+                                   latencies.size() - 1,
+                                   static_cast<size_t>(p * static_cast<double>(latencies.size())))];
   };
   std::printf("idle insert-to-SENT latency: p50 %.1f ms, p99 %.1f ms (%zu samples)\n", pct(0.50),
               pct(0.99), latencies.size());

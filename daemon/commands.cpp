@@ -103,10 +103,9 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
       });
   pool.start();
   PgWakeupListener listener(config.database_url, [&] { pool.wake(); });
-  log_event(Level::info, "daemon started",
-            {{"version", EXPORTD_VERSION},
-             {"workers", config.export_workers},
-             {"pid", ::getpid()}});
+  log_event(
+      Level::info, "daemon started",
+      {{"version", EXPORTD_VERSION}, {"workers", config.export_workers}, {"pid", ::getpid()}});
 
   for (;;) {
     int signal = 0;

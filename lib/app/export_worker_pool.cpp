@@ -57,7 +57,9 @@ ExportWorkerPool::ExportWorkerPool(WorkerPoolOptions options, QueueFactory queue
                                    DropzoneResolver dropzones)
     : options_(std::move(options)), queues_(std::move(queues)), dropzones_(std::move(dropzones)) {}
 
-ExportWorkerPool::~ExportWorkerPool() { stop(); }
+ExportWorkerPool::~ExportWorkerPool() {
+  stop();
+}
 
 void ExportWorkerPool::start() {
   for (int i = 0; i < options_.workers; ++i) {

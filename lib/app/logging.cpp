@@ -40,7 +40,7 @@ std::string text_value(const nlohmann::json& value) {
 
 void setup_logging(Level level, LogFormat format) {
   auto logger = std::make_shared<spdlog::logger>("exportd",
-                                            std::make_shared<spdlog::sinks::stderr_sink_mt>());
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   // The message part of a JSON line is the rest of the object, so ts and
   // level come first and the line stays one valid object.
   logger->set_pattern(format == LogFormat::json
@@ -60,8 +60,8 @@ void log_event(Level level, std::string_view message, const nlohmann::json& fiel
   }
   std::string line;
   if (g_format == LogFormat::json) {
-    line = "\"msg\":" + nlohmann::json(message).dump(-1, ' ', false,
-                                                      nlohmann::json::error_handler_t::replace);
+    line = "\"msg\":" +
+           nlohmann::json(message).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     for (const auto& [key, value] : fields.items()) {
       line += "," + nlohmann::json(key).dump() + ":" +
               value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -76,9 +76,11 @@ void log_event(Level level, std::string_view message, const nlohmann::json& fiel
 }
 
 std::optional<Level> parse_level(std::string_view text) {
-  static constexpr std::pair<std::string_view, Level> kLevels[] = {
-      {"trace", Level::trace}, {"debug", Level::debug}, {"info", Level::info},
-      {"warn", Level::warn},   {"error", Level::error}};
+  static constexpr std::pair<std::string_view, Level> kLevels[] = {{"trace", Level::trace},
+                                                                   {"debug", Level::debug},
+                                                                   {"info", Level::info},
+                                                                   {"warn", Level::warn},
+                                                                   {"error", Level::error}};
   for (const auto& [name, level] : kLevels) {
     if (name == text) {
       return level;

@@ -45,11 +45,20 @@ ConnectionSettings parse_connection_settings(const nlohmann::json& config) {
   if (!config.is_object()) {
     reject("config must be a JSON object");
   }
-  static const std::set<std::string> known{
-      "mode",        "export_path",         "ack_path",       "atomic_write",
-      "host",        "port",                "username",       "auth",
-      "private_key_path", "host_key_sha256", "connect_timeout_s", "ack_poll_interval_s",
-      "max_attempts", "retry_backoff_s"};
+  static const std::set<std::string> known{"mode",
+                                           "export_path",
+                                           "ack_path",
+                                           "atomic_write",
+                                           "host",
+                                           "port",
+                                           "username",
+                                           "auth",
+                                           "private_key_path",
+                                           "host_key_sha256",
+                                           "connect_timeout_s",
+                                           "ack_poll_interval_s",
+                                           "max_attempts",
+                                           "retry_backoff_s"};
   for (const auto& [key, value] : config.items()) {
     if (!known.contains(key)) {
       reject("unknown key '" + key + "'");

@@ -15,7 +15,8 @@ bool is_decimal_text(std::string_view text) {
   const auto dot = text.find('.');
   const auto int_part = text.substr(0, dot);
   const auto all_digits = [](std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
   };
   if (!all_digits(int_part)) {
     return false;

@@ -10,7 +10,9 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-Json text_or_null(const Text& value) { return value ? Json(*value) : Json(nullptr); }
+Json text_or_null(const Text& value) {
+  return value ? Json(*value) : Json(nullptr);
+}
 
 // Addresses are jsonb in the database: copied as stored, any object, or null.
 Json address_or_null(const Text& json_text) {

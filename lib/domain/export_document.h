@@ -20,7 +20,7 @@ struct CustomerRow {
   std::string name;
   Text email;
   Text phone;
-  Text billing_address_json;   // jsonb text as stored, or null
+  Text billing_address_json;  // jsonb text as stored, or null
   Text shipping_address_json;
 };
 

@@ -27,8 +27,8 @@ std::string export_file_name(std::string_view draft_order_id, std::string_view e
     }
   }
   if (hex.size() < 8) {
-    throw std::invalid_argument("export id too short for a file name: '" +
-                                std::string(export_id) + "'");
+    throw std::invalid_argument("export id too short for a file name: '" + std::string(export_id) +
+                                "'");
   }
   const std::time_t seconds = std::chrono::system_clock::to_time_t(first_attempt);
   std::tm utc{};

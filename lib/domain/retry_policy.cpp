@@ -9,8 +9,8 @@ std::chrono::milliseconds retry_delay(const RetryPolicy& policy, int attempts_ma
   const int doublings = std::clamp(attempts_made - 1, 0, 40);
   const double uncapped = static_cast<double>(policy.initial_backoff.count()) *
                           static_cast<double>(1ULL << std::min(doublings, 40));
-  const auto capped = static_cast<long long>(
-      std::min(uncapped, static_cast<double>(policy.max_backoff.count())));
+  const auto capped =
+      static_cast<long long>(std::min(uncapped, static_cast<double>(policy.max_backoff.count())));
   const long long half = capped / 2;
   std::uniform_int_distribution<long long> jitter(0, capped - half);
   return std::chrono::milliseconds(half + jitter(random));

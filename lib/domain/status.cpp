@@ -63,8 +63,12 @@ std::optional<Enum> value_of(const std::array<std::pair<Enum, std::string_view>,
 
 }  // namespace
 
-std::string_view to_string(DraftStatus status) { return name_of(kDraftNames, status); }
-std::string_view to_string(ExportStatus status) { return name_of(kExportNames, status); }
+std::string_view to_string(DraftStatus status) {
+  return name_of(kDraftNames, status);
+}
+std::string_view to_string(ExportStatus status) {
+  return name_of(kExportNames, status);
+}
 std::optional<DraftStatus> parse_draft_status(std::string_view text) {
   return value_of(kDraftNames, text);
 }

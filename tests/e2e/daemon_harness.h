@@ -30,8 +30,8 @@ class DaemonHarness {
   std::string log_path() const { return dir_ + "/daemon.log"; }
 
   Process start() const {
-    return Process({.argv = {EXPORTD_BINARY, "run", "--config", config_path()},
-                    .stderr_path = log_path()});
+    return Process(
+        {.argv = {EXPORTD_BINARY, "run", "--config", config_path()}, .stderr_path = log_path()});
   }
 
  private:

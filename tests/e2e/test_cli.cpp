@@ -53,7 +53,8 @@ TEST_CASE("--version and --help", "[e2e][cli]") {
 }
 
 TEST_CASE("an unknown configuration key exits 2 naming the key", "[e2e][cli]") {
-  const auto path = write_config("[database]\nurl = \"postgresql://x@/y\"\n[export]\nwrokers = 4\n");
+  const auto path =
+      write_config("[database]\nurl = \"postgresql://x@/y\"\n[export]\nwrokers = 4\n");
   const auto r = cli({"check-config", "--config", path});
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::Contains("unknown key 'export.wrokers'"));

@@ -6,9 +6,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <random>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -24,8 +24,8 @@ namespace fs = std::filesystem;
 TEST_CASE("SIGKILL during hundreds of deliveries loses and duplicates nothing", "[e2e]") {
   const std::string url = PgCluster::shared().fresh_database();
   DaemonHarness harness(url, "lease_s = 5\npoll_interval_s = 1\nbatch_size = 8\n");
-  const auto org = seed_org(url, "acme", harness.root() + "/acme/exports",
-                            harness.root() + "/acme/acks");
+  const auto org =
+      seed_org(url, "acme", harness.root() + "/acme/exports", harness.root() + "/acme/acks");
   seed_exports(url, org, 400, 10);
 
   std::mt19937 random(42);
@@ -62,8 +62,9 @@ TEST_CASE("SIGKILL during hundreds of deliveries loses and duplicates nothing", 
   CHECK(names_in_db.size() == 400);
   CHECK(names_on_disk == names_in_db);
   CHECK(query_value(url, "SELECT count(*) FROM draft_orders WHERE status = 'PUSHED'") == "400");
-  CHECK(query_value(url, "SELECT count(DISTINCT entity_id) FROM audit_log WHERE action = "
-                         "'DRAFT_PUSHED'") == "400");
+  CHECK(query_value(url,
+                    "SELECT count(DISTINCT entity_id) FROM audit_log WHERE action = "
+                    "'DRAFT_PUSHED'") == "400");
   INFO("killed " << kills << " times");
 }
 

@@ -148,13 +148,13 @@ TEST_CASE("record_sent sets SENT, draft PUSHED and writes the audit entry in one
   CHECK(query_value(f.url, "SELECT lease_owner" + where).empty());
   CHECK(query_value(f.url, "SELECT status FROM draft_orders WHERE id = '" + c.draft_order_id +
                                "'") == "PUSHED");
-  CHECK(query_value(f.url, "SELECT details->>'export_id' FROM audit_log WHERE action = "
-                           "'DRAFT_PUSHED' AND entity_id = '" +
-                               c.draft_order_id + "'") == c.export_id);
+  CHECK(query_value(f.url,
+                    "SELECT details->>'export_id' FROM audit_log WHERE action = "
+                    "'DRAFT_PUSHED' AND entity_id = '" +
+                        c.draft_order_id + "'") == c.export_id);
 }
 
-TEST_CASE("an export queued by plain SQL for an APPROVED draft still ends PUSHED",
-          "[postgres]") {
+TEST_CASE("an export queued by plain SQL for an APPROVED draft still ends PUSHED", "[postgres]") {
   Fixture f;
   seed_exports(f.url, f.org, 1, 1);
   {
@@ -171,8 +171,7 @@ TEST_CASE("an export queued by plain SQL for an APPROVED draft still ends PUSHED
   CHECK(query_value(f.url, "SELECT status FROM draft_orders") == "PUSHED");
 }
 
-TEST_CASE("record_failure reschedules, or fails the export and errors the draft",
-          "[postgres]") {
+TEST_CASE("record_failure reschedules, or fails the export and errors the draft", "[postgres]") {
   Fixture f;
   seed_exports(f.url, f.org, 2, 1);
   PgExportQueue queue(f.url, "w");

@@ -17,8 +17,7 @@ namespace {
 std::string find_bin_dir() {
   std::string best;
   for (const auto& entry : std::filesystem::directory_iterator("/usr/lib/postgresql")) {
-    if (std::filesystem::exists(entry.path() / "bin" / "initdb") &&
-        entry.path().string() > best) {
+    if (std::filesystem::exists(entry.path() / "bin" / "initdb") && entry.path().string() > best) {
       best = entry.path().string();
     }
   }
@@ -39,8 +38,8 @@ PgCluster::PgCluster() : bin_dir_(find_bin_dir()), data_dir_(make_temp_dir("expo
     }
   }
   port_ = free_port();
-  const int status = run({.argv = {bin("initdb"), "-D", data_dir_ + "/data", "-U", "postgres",
-                                   "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"},
+  const int status = run({.argv = {bin("initdb"), "-D", data_dir_ + "/data", "-U", "postgres", "-A",
+                                   "trust", "--no-sync", "-E", "UTF8", "--locale=C"},
                           .run_as_user = run_as_,
                           .stdout_path = "/dev/null"});
   if (status != 0) {
@@ -55,7 +54,9 @@ PgCluster::~PgCluster() {
   std::filesystem::remove_all(data_dir_, ec);
 }
 
-std::string PgCluster::bin(const std::string& tool) const { return bin_dir_ + "/" + tool; }
+std::string PgCluster::bin(const std::string& tool) const {
+  return bin_dir_ + "/" + tool;
+}
 
 void PgCluster::start() {
   // fsync=off: the tests prove our own fsyncs, not Postgres's.
@@ -83,7 +84,8 @@ std::string PgCluster::url(const std::string& database) const {
 }
 
 std::string PgCluster::fresh_database() {
-  const std::string name = "test_" + std::to_string(::getpid()) + "_" + std::to_string(++databases_);
+  const std::string name =
+      "test_" + std::to_string(::getpid()) + "_" + std::to_string(++databases_);
   {
     pqxx::connection conn(url());
     pqxx::nontransaction tx(conn);

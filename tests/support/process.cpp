@@ -110,7 +110,9 @@ Process::~Process() {
   }
 }
 
-void Process::signal(int sig) const { ::kill(pid_, sig); }
+void Process::signal(int sig) const {
+  ::kill(pid_, sig);
+}
 
 int Process::wait(std::chrono::milliseconds timeout) {
   if (reaped_) {

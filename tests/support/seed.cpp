@@ -15,12 +15,11 @@ SeededOrg seed_org(const std::string& database_url, const std::string& slug,
                    .as<std::string>();
   const std::string config = R"({"mode":"filesystem","export_path":")" + export_path +
                              R"(","ack_path":")" + ack_path + R"(","atomic_write":true})";
-  org.connection_id =
-      tx.exec_params1(
-            "INSERT INTO erp_connections (org_id, connector_type, config)"
-            " VALUES ($1, 'DROPZONE_JSON_V1', $2::jsonb) RETURNING id",
-            org.org_id, config)[0]
-          .as<std::string>();
+  org.connection_id = tx.exec_params1(
+                            "INSERT INTO erp_connections (org_id, connector_type, config)"
+                            " VALUES ($1, 'DROPZONE_JSON_V1', $2::jsonb) RETURNING id",
+                            org.org_id, config)[0]
+                          .as<std::string>();
   org.customer_id =
       tx.exec_params1(
             "INSERT INTO customers (org_id, erp_customer_number, name, email, billing_address)"
@@ -52,9 +51,8 @@ std::vector<std::string> seed_exports(const std::string& database_url, const See
       " SELECT $1, $3, id FROM drafts",
       org.org_id, org.customer_id, org.connection_id, count, lines);
   std::vector<std::string> ids;
-  for (const auto& row :
-       tx.exec_params("SELECT id FROM erp_exports WHERE org_id = $1 AND status = 'PENDING'",
-                      org.org_id)) {
+  for (const auto& row : tx.exec_params(
+           "SELECT id FROM erp_exports WHERE org_id = $1 AND status = 'PENDING'", org.org_id)) {
     ids.push_back(row[0].as<std::string>());
   }
   tx.commit();

@@ -35,8 +35,7 @@ bool status_is(FakeExportStore& store, const std::string& id, const std::string&
 
 }  // namespace
 
-TEST_CASE("the pool delivers every export once and flushes each directory per batch",
-          "[app]") {
+TEST_CASE("the pool delivers every export once and flushes each directory per batch", "[app]") {
   Pool p({.workers = 3, .batch_size = 5});
   for (int i = 0; i < 40; ++i) {
     p.store.add("e" + std::to_string(i), kFilesystem);

@@ -46,7 +46,9 @@ FailureKind classify_errno(int err) {
   throw Failure(classify_errno(err), operation + ": " + std::strerror(err));
 }
 
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
+std::string quoted(const std::string& s) {
+  return "'" + s + "'";
+}
 
 std::string random_hex(size_t digits) {
   thread_local std::mt19937_64 random{std::random_device{}()};

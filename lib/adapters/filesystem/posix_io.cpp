@@ -12,9 +12,15 @@ namespace exportd {
 int PosixIo::openat(int dirfd, const char* path, int flags, mode_t mode) {
   return ::openat(dirfd, path, flags, mode);
 }
-ssize_t PosixIo::write(int fd, const void* buf, size_t count) { return ::write(fd, buf, count); }
-int PosixIo::fsync(int fd) { return ::fsync(fd); }
-int PosixIo::close(int fd) { return ::close(fd); }
+ssize_t PosixIo::write(int fd, const void* buf, size_t count) {
+  return ::write(fd, buf, count);
+}
+int PosixIo::fsync(int fd) {
+  return ::fsync(fd);
+}
+int PosixIo::close(int fd) {
+  return ::close(fd);
+}
 int PosixIo::renameat_noreplace(int dirfd, const char* from, const char* to) {
   return ::renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE);
 }

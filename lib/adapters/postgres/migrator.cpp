@@ -68,7 +68,8 @@ std::vector<std::string> apply_migrations(const std::string& database_url,
     }
     tx.commit();
   } catch (const pqxx::broken_connection& e) {
-    throw Failure(FailureKind::transient, "cannot connect to the database: " + std::string(e.what()));
+    throw Failure(FailureKind::transient,
+                  "cannot connect to the database: " + std::string(e.what()));
   }
   return applied;
 }

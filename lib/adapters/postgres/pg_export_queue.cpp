@@ -152,8 +152,13 @@ std::vector<ClaimedExport> PgExportQueue::claim(size_t max, std::chrono::seconds
       s.notes = opt(row[7]);
       s.created_at = row[8].as<std::string>();
       if (!row[9].is_null()) {
-        s.customer = CustomerRow{row[9].as<std::string>(), opt(row[10]), row[11].as<std::string>(),
-                                 opt(row[12]), opt(row[13]), opt(row[14]), opt(row[15])};
+        s.customer = CustomerRow{row[9].as<std::string>(),
+                                 opt(row[10]),
+                                 row[11].as<std::string>(),
+                                 opt(row[12]),
+                                 opt(row[13]),
+                                 opt(row[14]),
+                                 opt(row[15])};
       }
       if (!row[16].is_null()) {
         c.connection_config = nlohmann::json::parse(row[16].as<std::string>(), nullptr, false);
@@ -162,7 +167,7 @@ std::vector<ClaimedExport> PgExportQueue::claim(size_t max, std::chrono::seconds
     }
     for (const auto& row : tx.exec_params(kLinesSql, pg_array(draft_ids))) {
       LineRow line{row[1].as<std::int64_t>(), opt(row[2]), opt(row[3]), opt(row[4]),
-                   row[5].as<std::string>(), opt(row[6]), opt(row[7])};
+                   row[5].as<std::string>(),  opt(row[6]), opt(row[7])};
       for (ClaimedExport* c : by_draft[row[0].as<std::string>()]) {
         c->source.lines.push_back(line);
       }
@@ -264,8 +269,8 @@ void PgExportQueue::record_failure(const FailureRecord& failure) {
       return 0;
     }
     const auto draft = rows[0][0].as<std::string>();
-    tx.exec_params("UPDATE draft_orders SET status = 'PUSHING' WHERE id = $1 AND status = 'APPROVED'",
-                   draft);
+    tx.exec_params(
+        "UPDATE draft_orders SET status = 'PUSHING' WHERE id = $1 AND status = 'APPROVED'", draft);
     tx.exec_params("UPDATE draft_orders SET status = 'ERROR' WHERE id = $1 AND status = 'PUSHING'",
                    draft);
     tx.exec_params(
