@@ -150,7 +150,8 @@ bool path_is_within(const std::string& path, const std::string& root) {
   return path == root || (path.starts_with(root) && path[root.size()] == '/');
 }
 
-FilesystemDropzone::FilesystemDropzone(std::vector<std::string> roots, PosixIo& io) : io_(io) {
+FilesystemDropzone::FilesystemDropzone(const std::vector<std::string>& roots, PosixIo& io)
+    : io_(io) {
   for (const auto& root : roots) {
     roots_.push_back(normalize_absolute_path(root));
   }

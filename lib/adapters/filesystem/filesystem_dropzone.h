@@ -15,7 +15,7 @@ namespace exportd {
 
 class FilesystemDropzone : public Dropzone {
  public:
-  FilesystemDropzone(std::vector<std::string> roots, PosixIo& io = real_posix_io());
+  explicit FilesystemDropzone(const std::vector<std::string>& roots, PosixIo& io = real_posix_io());
 
   WriteResult write_file(const std::string& directory, const std::string& name,
                          std::string_view bytes, WriteOptions options) override;
