@@ -1,0 +1,119 @@
+// The daemon's TOML configuration: the spec's example, defaults, errors.
+#include <catch2/catch.hpp>
+
+#include "app/daemon_config.h"
+#include "domain/failure.h"
+
+using namespace exportd;
+
+namespace {
+
+const char* kSpecExample = R"(
+[database]
+url = "postgresql://orderflow_exportd@/orderflow?host=/run/postgresql"
+[redis]
+url = "redis://127.0.0.1:6379/0"
+idempotency_ttl_s = 86400
+[export]
+workers = 6
+batch_size = 16
+poll_interval_s = 7
+lease_s = 45
+max_attempts = 9
+retry_backoff_s = 3
+retry_backoff_max_s = 600
+filesystem_roots = ["/var/lib/orderflow/dropzone", "/srv/drop"]
+[ack]
+poll_interval_s = 30
+max_file_bytes = 2048
+[sftp]
+known_hosts = "/etc/orderflow-exportd/known_hosts"
+operation_timeout_s = 20
+[secrets]
+key_file = "/etc/orderflow-exportd/secret.key"
+[log]
+level = "debug"
+format = "text"
+[metrics]
+listen = ""
+)";
+
+std::string error_of(const std::string& toml, const EnvironmentOverrides& env = {}) {
+  try {
+    parse_daemon_config(toml, "exportd.toml", env);
+  } catch (const Failure& e) {
+    CHECK(e.kind() == FailureKind::bad_config);
+    return e.what();
+  }
+  FAIL("configuration accepted: " << toml);
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("the spec's example configuration parses completely", "[config]") {
+  const auto c = parse_daemon_config(kSpecExample, "exportd.toml", {});
+  CHECK(c.database_url == "postgresql://orderflow_exportd@/orderflow?host=/run/postgresql");
+  CHECK(c.export_workers == 6);
+  CHECK(c.export_batch_size == 16);
+  CHECK(c.export_poll_interval_s == 7);
+  CHECK(c.export_lease_s == 45);
+  CHECK(c.export_max_attempts == 9);
+  CHECK(c.export_retry_backoff_s == 3);
+  CHECK(c.export_retry_backoff_max_s == 600);
+  CHECK(c.filesystem_roots == std::vector<std::string>{"/var/lib/orderflow/dropzone", "/srv/drop"});
+  CHECK(c.ack_poll_interval_s == 30);
+  CHECK(c.ack_max_file_bytes == 2048);
+  CHECK(c.sftp_operation_timeout_s == 20);
+  CHECK(c.log_level == Level::debug);
+  CHECK(c.log_format == LogFormat::text);
+  CHECK(c.metrics_listen.empty());
+}
+
+TEST_CASE("every key but the database URL has a default", "[config]") {
+  const auto c = parse_daemon_config("[database]\nurl = \"postgresql://x@/y\"\n", "f", {});
+  CHECK(c.export_workers == 4);
+  CHECK(c.export_batch_size == 32);
+  CHECK(c.export_lease_s == 30);
+  CHECK(c.export_max_attempts == 8);
+  CHECK(c.ack_poll_interval_s == 60);
+  CHECK(c.log_format == LogFormat::json);
+  CHECK(error_of("") ==
+        "no database URL: set 'database.url' in 'exportd.toml' or "
+        "EXPORTD_DATABASE_URL");
+}
+
+TEST_CASE("typos, wrong types and bad values are errors naming the key", "[config]") {
+  const std::string db = "[database]\nurl = \"postgresql://x@/y\"\n";
+  CHECK(error_of(db + "[export]\nwrokers = 4\n") ==
+        "unknown key 'export.wrokers' in 'exportd.toml'");
+  CHECK_THAT(error_of(db + "[exprt]\nworkers = 4\n"), Catch::Contains("unknown section [exprt]"));
+  CHECK_THAT(error_of(db + "[export]\nworkers = \"4\"\n"),
+             Catch::Contains("'export.workers' must be an integer"));
+  CHECK_THAT(error_of(db + "[export]\nworkers = 0\n"),
+             Catch::Contains("'export.workers' must be between"));
+  CHECK_THAT(error_of(db + "[log]\nlevel = \"loud\"\n"), Catch::Contains("'log.level'"));
+  CHECK_THAT(error_of(db + "[export]\nfilesystem_roots = [\"relative\"]\n"),
+             Catch::Contains("not an absolute path"));
+  CHECK_THAT(error_of(db + "[export\n"), Catch::Contains("cannot parse 'exportd.toml' at line"));
+}
+
+TEST_CASE("the environment overrides the file", "[config]") {
+  EnvironmentOverrides env;
+  env.database_url = "postgresql://env@/db";
+  env.redis_url = "redis://env:6379/1";
+  const auto c = parse_daemon_config("[database]\nurl = \"postgresql://file@/db\"\n", "f", env);
+  CHECK(c.database_url == "postgresql://env@/db");
+  CHECK(c.redis_url == "redis://env:6379/1");
+  CHECK(parse_daemon_config("", "f", env).database_url == "postgresql://env@/db");
+}
+
+TEST_CASE("the printed configuration masks passwords", "[config]") {
+  CHECK(mask_url_password("postgresql://u:secret@db/x") == "postgresql://u:***@db/x");
+  CHECK(mask_url_password("postgresql://u@db/x") == "postgresql://u@db/x");
+  CHECK(mask_url_password("redis://:pw@127.0.0.1:6379/0") == "redis://:***@127.0.0.1:6379/0");
+  auto c = parse_daemon_config("[database]\nurl = \"postgresql://u:hunter2@db/x\"\n", "f", {});
+  const auto text = describe_config(c).dump();
+  CHECK(text.find("hunter2") == std::string::npos);
+  CHECK(describe_config(c)["export"]["workers"] == 4);
+}

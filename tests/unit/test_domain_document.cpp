@@ -1,0 +1,160 @@
+// The export document: exact decimals, key order, nulls, escaping, and the
+// spec's JSON schema.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+
+#include "domain/decimal.h"
+#include "domain/export_document.h"
+
+using namespace exportd;
+
+namespace {
+
+ExportSource full_source() {
+  ExportSource s;
+  s.export_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+  s.org_slug = "acme";
+  s.draft_order_id = "550e8400-e29b-41d4-a716-446655440000";
+  s.approved_at = "2025-12-26T10:00:00Z";
+  s.customer = CustomerRow{"0b6f1c7e-2f1d-4d8e-9a51-5b7f0c3b9a10",
+                           "4711",
+                           "ACME GmbH",
+                           "orders@acme.example",
+                           std::nullopt,
+                           R"({"street": "Hauptstr. 1", "city": "Berlin", "country": "DE"})",
+                           std::nullopt};
+  s.external_order_number = "PO-2025-0042";
+  s.order_date = "2025-12-20";
+  s.currency = "EUR";
+  s.lines = {
+      LineRow{2, "B", std::nullopt, "second", "1.0000", "EA", std::nullopt},
+      LineRow{1, "ABC-100", "X-9", "Widget, blue", "10.0000", "EA", "1.2300"},
+  };
+  s.created_at = "2025-12-26T10:00:01Z";
+  return s;
+}
+
+std::vector<std::string> keys_of(const nlohmann::ordered_json& object) {
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : object.items()) {
+    keys.push_back(key);
+  }
+  return keys;
+}
+
+// Validates with the schema shipped beside the spec (python3-jsonschema).
+int schema_check(const std::string& bytes) {
+  char path[] = "/tmp/exportd-doc-XXXXXX";
+  const int fd = ::mkstemp(path);
+  ::close(fd);
+  std::ofstream(path) << bytes;
+  const std::string command =
+      "/usr/bin/python3 -c \"import json,sys,jsonschema; "
+      "jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))\" " +
+      std::string(EXPORTD_SPEC_DIR) + "/export-json-v1.schema.json " + path + " 2>/dev/null";
+  const int status = std::system(command.c_str());
+  ::unlink(path);
+  return status;
+}
+
+}  // namespace
+
+TEST_CASE("decimal text is recognised exactly", "[domain]") {
+  CHECK(is_decimal_text("0"));
+  CHECK(is_decimal_text("-12.3400"));
+  CHECK_FALSE(is_decimal_text(""));
+  CHECK_FALSE(is_decimal_text("1."));
+  CHECK_FALSE(is_decimal_text(".5"));
+  CHECK_FALSE(is_decimal_text("1e5"));
+  CHECK_FALSE(is_decimal_text("NaN"));
+  CHECK_FALSE(is_decimal_text("--1"));
+}
+
+TEST_CASE("multiply_decimal is exact and keeps the stored scale", "[domain]") {
+  CHECK(multiply_decimal("10.0000", "1.2300") == "12.3000");
+  CHECK(multiply_decimal("0.3333", "3.0000") == "0.9999");
+  CHECK(multiply_decimal("0.0001", "0.0001") == "0.00000001");
+  CHECK(multiply_decimal("-2.5000", "4.0000") == "-10.0000");
+  CHECK(multiply_decimal("-2.5000", "-4.0000") == "10.0000");
+  CHECK(multiply_decimal("-0.0000", "5.0000") == "0.0000");
+  CHECK(multiply_decimal("3", "4") == "12");
+  // numeric(18,4) extremes, far beyond a double's 15-16 significant digits.
+  CHECK(multiply_decimal("99999999999999.9999", "99999999999999.9999") ==
+        "9999999999999999980000000000.00000001");
+  CHECK_THROWS_AS(multiply_decimal("1,5", "2"), std::invalid_argument);
+}
+
+TEST_CASE("the document has every key, in the spec's order", "[domain]") {
+  const auto doc = build_export_document(full_source(), "orderflow-exportd 0.1.0");
+  CHECK(keys_of(doc) == std::vector<std::string>{"export_version", "org_slug", "draft_order_id",
+                                                 "approved_at", "customer", "header", "lines",
+                                                 "meta"});
+  CHECK(keys_of(doc["customer"]) == std::vector<std::string>{"id", "erp_customer_number", "name",
+                                                             "email", "phone", "billing_address",
+                                                             "shipping_address"});
+  CHECK(keys_of(doc["header"]) == std::vector<std::string>{"external_order_number", "order_date",
+                                                           "requested_delivery_date", "currency",
+                                                           "notes"});
+  CHECK(keys_of(doc["lines"][0]) == std::vector<std::string>{"line_no", "internal_sku",
+                                                             "customer_sku", "description", "qty",
+                                                             "uom", "unit_price", "line_total"});
+  CHECK(keys_of(doc["meta"]) ==
+        std::vector<std::string>{"export_id", "created_at", "exporter", "line_count"});
+  CHECK(doc["export_version"] == "orderflow_export_json_v1");
+  CHECK(doc["customer"]["phone"].is_null());
+  CHECK(doc["customer"]["billing_address"]["city"] == "Berlin");
+  CHECK(doc["customer"]["shipping_address"].is_null());
+  CHECK(doc["header"]["requested_delivery_date"].is_null());
+  CHECK(doc["header"]["notes"].is_null());
+  CHECK(doc["meta"]["line_count"] == 2);
+  CHECK(doc["meta"]["exporter"] == "orderflow-exportd 0.1.0");
+}
+
+TEST_CASE("lines are ordered by line_no with exact totals", "[domain]") {
+  const auto doc = build_export_document(full_source(), "x");
+  CHECK(doc["lines"][0]["line_no"] == 1);
+  CHECK(doc["lines"][0]["qty"] == "10.0000");
+  CHECK(doc["lines"][0]["unit_price"] == "1.2300");
+  CHECK(doc["lines"][0]["line_total"] == "12.3000");
+  CHECK(doc["lines"][1]["line_no"] == 2);
+  CHECK(doc["lines"][1]["unit_price"].is_null());
+  CHECK(doc["lines"][1]["line_total"].is_null());
+}
+
+TEST_CASE("a draft without customer or lines is still a complete document", "[domain]") {
+  auto source = full_source();
+  source.customer.reset();
+  source.lines.clear();
+  source.approved_at.reset();
+  const auto doc = build_export_document(source, "x");
+  CHECK(doc["customer"].is_null());
+  CHECK(doc["approved_at"].is_null());
+  CHECK(doc["lines"] == nlohmann::ordered_json::array());
+  CHECK(doc["meta"]["line_count"] == 0);
+  CHECK(schema_check(serialize_export_document(doc)) == 0);
+}
+
+TEST_CASE("text survives quotes, backslashes, control characters and non-ASCII", "[domain]") {
+  auto source = full_source();
+  const std::string nasty = "Quote \" back\\slash \n tab\t bell\x07 Grüße 東京 😀";
+  source.notes = nasty;
+  source.lines[1].description = nasty;
+  const std::string bytes = serialize_export_document(build_export_document(source, "x"));
+  CHECK(bytes.find('\x07') == std::string::npos);          // control characters are escaped
+  CHECK(bytes.find("Grüße 東京 😀") != std::string::npos);  // UTF-8 kept as is, no BOM
+  CHECK(bytes.substr(0, 1) == "{");
+  CHECK(bytes.back() == '\n');
+  const auto parsed = nlohmann::json::parse(bytes);
+  CHECK(parsed["header"]["notes"] == nasty);
+  CHECK(schema_check(bytes) == 0);
+}
+
+TEST_CASE("the document validates against the spec's schema; a broken one does not", "[domain]") {
+  auto doc = build_export_document(full_source(), "orderflow-exportd 0.1.0");
+  CHECK(schema_check(serialize_export_document(doc)) == 0);
+  doc["unexpected"] = 1;
+  CHECK(schema_check(serialize_export_document(doc)) != 0);
+}

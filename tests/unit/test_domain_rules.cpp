@@ -1,0 +1,115 @@
+// File names, retry policy, state machines and connection settings.
+#include <catch2/catch.hpp>
+#include <set>
+
+#include "domain/connection_settings.h"
+#include "domain/failure.h"
+#include "domain/file_name.h"
+#include "domain/retry_policy.h"
+#include "domain/status.h"
+
+using namespace exportd;
+using namespace std::chrono_literals;
+
+TEST_CASE("export file names follow the spec exactly", "[domain]") {
+  // 2025-12-26T10:00:01Z
+  const auto first_attempt = std::chrono::system_clock::from_time_t(1766743201);
+  CHECK(export_file_name("550E8400-E29B-41D4-A716-446655440000",
+                         "7C9E6679-7425-40de-944b-e07fc1f90ae7", first_attempt) ==
+        "sales_order_550e8400-e29b-41d4-a716-446655440000_20251226_100001_7c9e6679.json");
+  CHECK_THROWS(export_file_name("d", "7c9e", first_attempt));
+}
+
+TEST_CASE("temp names start with a dot, end in .tmp and are recognised", "[domain]") {
+  const auto temp = temp_file_name("sales_order_x.json", "abc");
+  CHECK(temp == ".sales_order_x.json.abc.tmp");
+  CHECK(is_temp_file_name(temp));
+  CHECK_FALSE(is_temp_file_name("sales_order_x.json"));
+  CHECK_FALSE(is_temp_file_name("x.tmp"));
+}
+
+TEST_CASE("retry delays double, are capped and jittered within [half, full]", "[domain]") {
+  const RetryPolicy policy{.max_attempts = 8, .initial_backoff = 5000ms, .max_backoff = 60000ms};
+  std::mt19937_64 random(7);
+  for (int attempt = 1; attempt <= 12; ++attempt) {
+    const std::chrono::milliseconds full = std::min<std::chrono::milliseconds>(
+        std::chrono::milliseconds(5000LL << (attempt - 1)), 60000ms);
+    for (int i = 0; i < 50; ++i) {
+      const auto delay = retry_delay(policy, attempt, random);
+      CHECK(delay >= full / 2);
+      CHECK(delay <= full);
+    }
+  }
+  CHECK_FALSE(attempts_exhausted(policy, 7));
+  CHECK(attempts_exhausted(policy, 8));
+}
+
+TEST_CASE("draft and export transitions allow exactly the spec's edges", "[domain]") {
+  using D = DraftStatus;
+  const std::set<std::pair<D, D>> allowed_drafts{{D::ready, D::approved}, {D::approved, D::pushing},
+                                                 {D::pushing, D::pushed}, {D::pushing, D::error},
+                                                 {D::pushed, D::error},   {D::error, D::pushing}};
+  const D drafts[] = {D::needs_review, D::ready, D::approved, D::pushing, D::pushed, D::error};
+  for (const auto from : drafts) {
+    for (const auto to : drafts) {
+      INFO(to_string(from) << " -> " << to_string(to));
+      CHECK(draft_transition_allowed(from, to) == allowed_drafts.contains({from, to}));
+    }
+    CHECK(parse_draft_status(to_string(from)) == from);
+  }
+  using E = ExportStatus;
+  const std::set<std::pair<E, E>> allowed_exports{
+      {E::pending, E::sent}, {E::pending, E::failed}, {E::sent, E::acked}, {E::sent, E::failed}};
+  const E exports[] = {E::pending, E::sent, E::acked, E::failed};
+  for (const auto from : exports) {
+    for (const auto to : exports) {
+      CHECK(export_transition_allowed(from, to) == allowed_exports.contains({from, to}));
+    }
+    CHECK(parse_export_status(to_string(from)) == from);
+  }
+  CHECK_FALSE(parse_draft_status("pushed").has_value());
+}
+
+TEST_CASE("connection settings: both modes parse, mistakes are permanent and named", "[domain]") {
+  const auto fs = parse_connection_settings(
+      {{"mode", "filesystem"}, {"export_path", "/d/e"}, {"ack_path", "/d/a"}});
+  CHECK(fs.mode == DropzoneMode::filesystem);
+  CHECK(fs.atomic_write);
+  const auto sftp = parse_connection_settings({{"mode", "sftp"},
+                                               {"host", "sftp.erp.example"},
+                                               {"port", 2222},
+                                               {"username", "orderflow"},
+                                               {"auth", "publickey"},
+                                               {"private_key_path", "/etc/k"},
+                                               {"host_key_sha256", "SHA256:abc"},
+                                               {"export_path", "/dropzone/exports"},
+                                               {"ack_path", "/dropzone/acks"},
+                                               {"atomic_write", false},
+                                               {"max_attempts", 3}});
+  CHECK(sftp.mode == DropzoneMode::sftp);
+  CHECK(sftp.port == 2222);
+  CHECK_FALSE(sftp.atomic_write);
+  CHECK(sftp.max_attempts == 3);
+
+  const auto rejects = [](const nlohmann::json& config, const std::string& naming) {
+    try {
+      parse_connection_settings(config);
+      FAIL("accepted " << config.dump());
+    } catch (const Failure& e) {
+      CHECK(e.kind() == FailureKind::permanent);
+      CHECK_THAT(e.what(), Catch::Contains(naming));
+    }
+  };
+  rejects({{"mode", "filesystem"}, {"export_path", "/e"}, {"ack_path", "/a"}, {"pasword", "x"}},
+          "'pasword'");
+  rejects({{"mode", "filesystem"}, {"export_path", "rel/e"}, {"ack_path", "/a"}}, "'export_path'");
+  rejects({{"mode", "ftp"}, {"export_path", "/e"}, {"ack_path", "/a"}}, "'mode'");
+  rejects({{"mode", "sftp"},
+           {"host", "h"},
+           {"username", "u"},
+           {"auth", "none"},
+           {"export_path", "/e"},
+           {"ack_path", "/a"}},
+          "'auth'");
+  rejects(nlohmann::json::array(), "object");
+}

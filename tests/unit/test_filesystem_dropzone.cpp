@@ -1,0 +1,215 @@
+// The filesystem dropzone on a real temp directory, with system-call faults
+// injected through PosixIo.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+
+#include "adapters/filesystem/filesystem_dropzone.h"
+#include "domain/failure.h"
+#include "tests/support/process.h"
+
+using namespace exportd;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempRoot {
+  std::string path = exportd::testing::make_temp_dir("exportd-fs");
+  ~TempRoot() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+FailureKind kind_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Failure& e) {
+    return e.kind();
+  }
+  FAIL("no Failure thrown");
+  return FailureKind::transient;
+}
+
+// Fails one chosen call with one errno, once or always.
+class FaultyIo : public PosixIo {
+ public:
+  enum class Call { none, write, fsync, open_file, rename };
+  Call fail_call = Call::none;
+  int fail_errno = 0;
+  int failures_left = 1000;
+
+  bool trip(Call call) {
+    if (call == fail_call && failures_left > 0) {
+      --failures_left;
+      errno = fail_errno;
+      return true;
+    }
+    return false;
+  }
+  int openat(int dirfd, const char* path, int flags, mode_t mode) override {
+    if ((flags & O_CREAT) != 0 && trip(Call::open_file)) {
+      return -1;
+    }
+    return PosixIo::openat(dirfd, path, flags, mode);
+  }
+  ssize_t write(int fd, const void* buf, size_t count) override {
+    return trip(Call::write) ? -1 : PosixIo::write(fd, buf, count);
+  }
+  int fsync(int fd) override { return trip(Call::fsync) ? -1 : PosixIo::fsync(fd); }
+  int renameat_noreplace(int dirfd, const char* from, const char* to) override {
+    return trip(Call::rename) ? -1 : PosixIo::renameat_noreplace(dirfd, from, to);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a write leaves exactly the final file with the exact bytes", "[filesystem]") {
+  TempRoot root;
+  FilesystemDropzone dropzone({root.path});
+  const auto result = dropzone.write_file(root.path + "/acme/exports", "a.json", "{\"x\":1}\n",
+                                          {.atomic = true, .sync = true});
+  dropzone.sync_directory(root.path + "/acme/exports");
+  CHECK_FALSE(result.already_present);
+  CHECK(result.path == root.path + "/acme/exports/a.json");
+  CHECK(slurp(result.path) == "{\"x\":1}\n");
+  CHECK(names_in(root.path + "/acme/exports") == std::vector<std::string>{"a.json"});
+}
+
+TEST_CASE("an existing final name means an earlier attempt delivered it", "[filesystem]") {
+  TempRoot root;
+  std::ofstream(root.path + "/a.json") << "first";
+  FilesystemDropzone dropzone({root.path});
+  const auto result = dropzone.write_file(root.path, "a.json", "second", {});
+  CHECK(result.already_present);
+  CHECK(slurp(root.path + "/a.json") == "first");
+  CHECK(names_in(root.path) == std::vector<std::string>{"a.json"});
+}
+
+TEST_CASE("paths outside the roots, with '..' or through a symlink are refused", "[filesystem]") {
+  TempRoot root, outside;
+  FilesystemDropzone dropzone({root.path + "/drop"});
+  fs::create_directories(root.path + "/drop");
+  CHECK(kind_of([&] { dropzone.write_file(outside.path, "a.json", "x", {}); }) ==
+        FailureKind::permanent);
+  CHECK(kind_of([&] { dropzone.write_file(root.path + "/drop/../x", "a.json", "x", {}); }) ==
+        FailureKind::permanent);
+  CHECK(kind_of([&] { dropzone.write_file(root.path + "/dropper", "a.json", "x", {}); }) ==
+        FailureKind::permanent);  // a prefix of the root's name is not inside it
+  fs::create_directory_symlink(outside.path, root.path + "/drop/link");
+  CHECK(kind_of([&] { dropzone.write_file(root.path + "/drop/link", "a.json", "x", {}); }) ==
+        FailureKind::permanent);
+  CHECK(kind_of([&] { dropzone.write_file(root.path + "/drop", "../a.json", "x", {}); }) ==
+        FailureKind::permanent);
+  CHECK(fs::is_empty(outside.path));
+}
+
+TEST_CASE("missing directories below a root are created; a missing root is transient",
+          "[filesystem]") {
+  TempRoot root;
+  FilesystemDropzone dropzone({root.path + "/not-mounted"});
+  CHECK(kind_of([&] { dropzone.write_file(root.path + "/not-mounted/x", "a.json", "x", {}); }) ==
+        FailureKind::transient);
+  CHECK_FALSE(fs::exists(root.path + "/not-mounted"));
+  FilesystemDropzone ok({root.path});
+  ok.write_file(root.path + "/a/b/c", "a.json", "x", {});
+  CHECK(fs::exists(root.path + "/a/b/c/a.json"));
+}
+
+TEST_CASE("stale temp files are swept on the first write; live ones are kept", "[filesystem]") {
+  TempRoot root;
+  // A temp file of a writer that is gone (this host, a pid that cannot exist).
+  const std::string dead = ".x.json.00000000-999999999-deadbeef.tmp";
+  // A temp file from another host, hours old.
+  const std::string old_foreign = ".y.json.otherhost-1-cafebabe.tmp";
+  // A fresh temp file from another host: may be mid-write.
+  const std::string fresh_foreign = ".z.json.otherhost-1-feedf00d.tmp";
+  for (const auto& name : {dead, old_foreign, fresh_foreign}) {
+    std::ofstream(root.path + "/" + name) << "partial";
+  }
+  const timespec hours_ago[2] = {{::time(nullptr) - 7200, 0}, {::time(nullptr) - 7200, 0}};
+  ::utimensat(AT_FDCWD, (root.path + "/" + old_foreign).c_str(), hours_ago, 0);
+
+  FilesystemDropzone dropzone({root.path});
+  dropzone.write_file(root.path, "a.json", "x", {});
+  const auto names = names_in(root.path);
+  CHECK(std::find(names.begin(), names.end(), old_foreign) == names.end());
+  CHECK(std::find(names.begin(), names.end(), fresh_foreign) != names.end());
+  CHECK(std::find(names.begin(), names.end(), "a.json") != names.end());
+}
+
+TEST_CASE("atomic_write false writes the final name directly", "[filesystem]") {
+  TempRoot root;
+  FaultyIo io;
+  io.fail_call = FaultyIo::Call::rename;  // must not be called at all
+  io.fail_errno = EIO;
+  FilesystemDropzone dropzone({root.path}, io);
+  dropzone.write_file(root.path, "a.json", "direct", {.atomic = false, .sync = true});
+  CHECK(slurp(root.path + "/a.json") == "direct");
+  CHECK(io.failures_left == 1000);
+}
+
+TEST_CASE("injected faults are classified and leave no temp or final file", "[filesystem]") {
+  struct Case {
+    FaultyIo::Call call;
+    int err;
+    FailureKind expected;
+  };
+  const Case cases[] = {
+      {FaultyIo::Call::write, ENOSPC, FailureKind::transient},
+      {FaultyIo::Call::write, EDQUOT, FailureKind::transient},
+      {FaultyIo::Call::fsync, EIO, FailureKind::transient},
+      {FaultyIo::Call::open_file, EACCES, FailureKind::permanent},
+      {FaultyIo::Call::rename, EROFS, FailureKind::permanent},
+  };
+  for (const auto& c : cases) {
+    TempRoot root;
+    FaultyIo io;
+    io.fail_call = c.call;
+    io.fail_errno = c.err;
+    FilesystemDropzone dropzone({root.path}, io);
+    INFO("errno " << c.err);
+    CHECK(kind_of([&] { dropzone.write_file(root.path, "a.json", "bytes", {}); }) == c.expected);
+    CHECK(fs::is_empty(root.path));
+  }
+}
+
+TEST_CASE("EINTR from write is retried and the file is complete", "[filesystem]") {
+  TempRoot root;
+  FaultyIo io;
+  io.fail_call = FaultyIo::Call::write;
+  io.fail_errno = EINTR;
+  io.failures_left = 1;
+  FilesystemDropzone dropzone({root.path}, io);
+  dropzone.write_file(root.path, "a.json", "complete", {});
+  CHECK(slurp(root.path + "/a.json") == "complete");
+  CHECK(names_in(root.path) == std::vector<std::string>{"a.json"});
+}
+
+TEST_CASE("a directory fsync failure is reported", "[filesystem]") {
+  TempRoot root;
+  FaultyIo io;
+  io.fail_call = FaultyIo::Call::fsync;
+  io.fail_errno = EIO;
+  FilesystemDropzone dropzone({root.path}, io);
+  CHECK(kind_of([&] { dropzone.sync_directory(root.path); }) == FailureKind::transient);
+}
