@@ -111,8 +111,8 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
     int signal = 0;
     sigwait(&signals, &signal);
     if (signal == SIGHUP) {
-      // Reopening logs is a no-op on stderr; reload of settings is not yet supported.
-      log_event(Level::info, "SIGHUP received", {});
+      // Logs go to stderr (the journal), so there is nothing to reopen.
+      log_event(Level::info, "SIGHUP ignored: configuration reload is not supported", {});
       continue;
     }
     log_event(Level::info, "stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});

@@ -30,9 +30,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("orderflow-exportd ") + EXPORTD_VERSION);
   app.require_subcommand(1);
   std::string config_path = "/etc/orderflow-exportd/exportd.toml";
-  auto* config_option =
-      app.add_option("--config", config_path, "configuration file")->capture_default_str();
-  config_option->each([](const std::string&) {});
+  app.add_option("--config", config_path, "configuration file")->capture_default_str();
 
   auto* run = app.add_subcommand("run", "run the daemon until SIGTERM/SIGINT");
   auto* migrate = app.add_subcommand("migrate", "apply pending database migrations");
