@@ -47,6 +47,9 @@ std::vector<std::string> keys_of(const nlohmann::ordered_json& object) {
 
 // Validates with the schema shipped beside the spec (python3-jsonschema).
 int schema_check(const std::string& bytes) {
+  const std::string schema = std::string(EXPORTD_SPEC_DIR) + "/export-json-v1.schema.json";
+  INFO("the spec lives in ../shared beside the repository");
+  REQUIRE(std::ifstream(schema).good());
   char path[] = "/tmp/exportd-doc-XXXXXX";
   const int fd = ::mkstemp(path);
   ::close(fd);
@@ -54,7 +57,7 @@ int schema_check(const std::string& bytes) {
   const std::string command =
       "/usr/bin/python3 -c \"import json,sys,jsonschema; "
       "jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))\" " +
-      std::string(EXPORTD_SPEC_DIR) + "/export-json-v1.schema.json " + path + " 2>/dev/null";
+      schema + " " + path + " 2>/dev/null";
   const int status = std::system(command.c_str());
   ::unlink(path);
   return status;
