@@ -4,8 +4,12 @@
 // (path outside the allowed roots, permission denied, refused host key).
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace exportd {
 
@@ -19,6 +23,12 @@ struct WriteOptions {
 struct WriteResult {
   std::string path;              // full path of the final file
   bool already_present = false;  // an earlier attempt of this export delivered it
+};
+
+struct DirectoryEntry {
+  std::string name;
+  std::int64_t size = 0;
+  std::chrono::system_clock::time_point modified;
 };
 
 class Dropzone {
@@ -35,6 +45,27 @@ class Dropzone {
   // Makes every rename done in `directory` so far durable. Separate from
   // write_file so a batch of files shares one directory flush.
   virtual void sync_directory(const std::string& directory) = 0;
+
+  // The regular files in `directory`, in no particular order. Symlinks,
+  // directories and special files are left out, never followed.
+  virtual std::vector<DirectoryEntry> list_files(const std::string& directory) = 0;
+
+  // The contents of the regular file `directory/name`, or nullopt when it is
+  // larger than `max_bytes` (nothing past the cap is read). A symlink or
+  // special file is a permanent failure.
+  virtual std::optional<std::string> read_file(const std::string& directory,
+                                               const std::string& name, size_t max_bytes) = 0;
+
+  // Moves `directory/name` to `to_directory/to_name` without ever replacing a
+  // file: returns false, and moves nothing, when the target exists.
+  virtual bool move_file(const std::string& directory, const std::string& name,
+                         const std::string& to_directory, const std::string& to_name) = 0;
+
+  // Removes `directory/name`; a file that is already gone is not an error.
+  virtual void remove_file(const std::string& directory, const std::string& name) = 0;
+
+  // Creates `directory` and its missing parents; an existing one is fine.
+  virtual void make_directory(const std::string& directory) = 0;
 };
 
 }  // namespace exportd

@@ -123,6 +123,45 @@ class FakeDropzone : public Dropzone {
       throw Failure(FailureKind::transient, "injected fsync failure");
     }
   }
+  std::vector<DirectoryEntry> list_files(const std::string& directory) override {
+    std::lock_guard lock(mutex);
+    std::vector<DirectoryEntry> entries;
+    for (const auto& [path, bytes] : files) {
+      if (path.starts_with(directory + "/") &&
+          path.find('/', directory.size() + 1) == std::string::npos) {
+        entries.push_back({path.substr(directory.size() + 1),
+                           static_cast<std::int64_t>(bytes.size()),
+                           std::chrono::system_clock::now()});
+      }
+    }
+    return entries;
+  }
+  std::optional<std::string> read_file(const std::string& directory, const std::string& name,
+                                       size_t max_bytes) override {
+    std::lock_guard lock(mutex);
+    const auto it = files.find(directory + "/" + name);
+    if (it == files.end()) {
+      throw Failure(FailureKind::transient, "no such file");
+    }
+    return it->second.size() > max_bytes ? std::nullopt : std::optional(it->second);
+  }
+  bool move_file(const std::string& directory, const std::string& name,
+                 const std::string& to_directory, const std::string& to_name) override {
+    std::lock_guard lock(mutex);
+    const auto target = to_directory + "/" + to_name;
+    if (files.contains(target)) {
+      return false;
+    }
+    files[target] = files.at(directory + "/" + name);
+    files.erase(directory + "/" + name);
+    return true;
+  }
+  void remove_file(const std::string& directory, const std::string& name) override {
+    std::lock_guard lock(mutex);
+    files.erase(directory + "/" + name);
+  }
+  void make_directory(const std::string&) override {}
+
   std::mutex mutex;
   std::map<std::string, std::string> files;
   std::optional<FailureKind> write_failure;

@@ -76,8 +76,8 @@ class FaultyIo : public PosixIo {
     return trip(Call::write) ? -1 : PosixIo::write(fd, buf, count);
   }
   int fsync(int fd) override { return trip(Call::fsync) ? -1 : PosixIo::fsync(fd); }
-  int renameat_noreplace(int dirfd, const char* from, const char* to) override {
-    return trip(Call::rename) ? -1 : PosixIo::renameat_noreplace(dirfd, from, to);
+  int renameat_noreplace(int from_dirfd, const char* from, int to_dirfd, const char* to) override {
+    return trip(Call::rename) ? -1 : PosixIo::renameat_noreplace(from_dirfd, from, to_dirfd, to);
   }
 };
 
@@ -212,4 +212,56 @@ TEST_CASE("a directory fsync failure is reported", "[filesystem]") {
   io.fail_errno = EIO;
   FilesystemDropzone dropzone({root.path}, io);
   CHECK(kind_of([&] { dropzone.sync_directory(root.path); }) == FailureKind::transient);
+}
+
+TEST_CASE("listing shows regular files only, never what a symlink points at", "[filesystem]") {
+  TempRoot root;
+  FilesystemDropzone dz({root.path});
+  const std::string acks = root.path + "/acks";
+  dz.make_directory(acks);
+  dz.make_directory(acks);  // an existing directory is fine
+  std::ofstream(acks + "/ack_a.json") << "{}";
+  std::ofstream(acks + "/.hidden") << "x";
+  fs::create_directory(acks + "/sub");
+  fs::create_symlink("/etc/passwd", acks + "/ack_link.json");
+  REQUIRE(::mkfifo((acks + "/ack_fifo.json").c_str(), 0600) == 0);
+
+  std::vector<std::string> listed;
+  for (const auto& entry : dz.list_files(acks)) {
+    listed.push_back(entry.name);
+  }
+  std::sort(listed.begin(), listed.end());
+  CHECK(listed == std::vector<std::string>{".hidden", "ack_a.json"});
+  CHECK(kind_of([&] { dz.read_file(acks, "ack_link.json", 100); }) == FailureKind::permanent);
+  CHECK(kind_of([&] { dz.read_file(acks, "ack_fifo.json", 100); }) == FailureKind::permanent);
+  CHECK(kind_of([&] { dz.list_files("/etc"); }) == FailureKind::permanent);
+}
+
+TEST_CASE("reads stop at the size cap", "[filesystem]") {
+  TempRoot root;
+  FilesystemDropzone dz({root.path});
+  std::ofstream(root.path + "/small.json") << "12345";
+  CHECK(dz.read_file(root.path, "small.json", 5) == std::optional<std::string>("12345"));
+  CHECK_FALSE(dz.read_file(root.path, "small.json", 4).has_value());
+  CHECK(kind_of([&] { dz.read_file(root.path, "../x", 4); }) == FailureKind::permanent);
+  CHECK(kind_of([&] { dz.read_file(root.path, "missing.json", 4); }) == FailureKind::transient);
+}
+
+TEST_CASE("moves never replace a file; removes are idempotent", "[filesystem]") {
+  TempRoot root;
+  FilesystemDropzone dz({root.path});
+  const std::string processed = root.path + "/processed";
+  dz.make_directory(processed);
+  std::ofstream(root.path + "/ack_a.json") << "first";
+  std::ofstream(processed + "/ack_a.json") << "earlier";
+
+  CHECK_FALSE(dz.move_file(root.path, "ack_a.json", processed, "ack_a.json"));
+  CHECK(slurp(processed + "/ack_a.json") == "earlier");
+  CHECK(dz.move_file(root.path, "ack_a.json", processed, "ack_a.2.json"));
+  CHECK(slurp(processed + "/ack_a.2.json") == "first");
+  CHECK_FALSE(fs::exists(root.path + "/ack_a.json"));
+
+  dz.remove_file(processed, "ack_a.2.json");
+  dz.remove_file(processed, "ack_a.2.json");
+  CHECK(names_in(processed) == std::vector<std::string>{"ack_a.json"});
 }

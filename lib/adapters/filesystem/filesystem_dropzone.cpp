@@ -6,26 +6,20 @@
 #include "adapters/filesystem/filesystem_dropzone.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <optional>
-#include <random>
 #include <sstream>
 
+#include "adapters/temp_files.h"
 #include "domain/failure.h"
 #include "domain/file_name.h"
 
 namespace exportd {
 
 namespace {
-
-// Temp files of a crashed attempt are swept when their writer is gone; ones
-// whose writer we cannot check (another host) only once they are this old.
-constexpr auto kForeignTempAge = std::chrono::hours(1);
 
 FailureKind classify_errno(int err) {
   switch (err) {
@@ -48,53 +42,6 @@ FailureKind classify_errno(int err) {
 
 std::string quoted(const std::string& s) {
   return "'" + s + "'";
-}
-
-std::string random_hex(size_t digits) {
-  thread_local std::mt19937_64 random{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < digits; ++i) {
-    out.push_back(kHex[random() % 16]);
-  }
-  return out;
-}
-
-std::string host_tag() {
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  return std::to_string(std::hash<std::string>{}(host) % 100000000);
-}
-
-// Token inside our temp names: host tag, pid, random. Lets the sweep tell a
-// crashed writer's temp file from one being written right now.
-std::string temp_token() {
-  static const std::string tag = host_tag();
-  return tag + "-" + std::to_string(::getpid()) + "-" + random_hex(8);
-}
-
-struct TempOwner {
-  std::string host;
-  pid_t pid = 0;
-};
-
-std::optional<TempOwner> temp_owner(const std::string& name) {
-  // ".{final}.{host}-{pid}-{rand}.tmp"
-  const auto end = name.size() - 4;
-  const auto start = name.rfind('.', end - 1);
-  if (start == std::string::npos) {
-    return std::nullopt;
-  }
-  std::istringstream token(name.substr(start + 1, end - start - 1));
-  std::string host, pid;
-  if (!std::getline(token, host, '-') || !std::getline(token, pid, '-')) {
-    return std::nullopt;
-  }
-  try {
-    return TempOwner{host, static_cast<pid_t>(std::stol(pid))};
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
 }
 
 class Fd {
@@ -121,6 +68,13 @@ class Fd {
   PosixIo& io_;
   int fd_;
 };
+
+// A single path component: never a way out of the directory it names.
+void check_file_name(const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
+    throw Failure(FailureKind::permanent, "invalid file name " + quoted(name));
+  }
+}
 
 }  // namespace
 
@@ -215,23 +169,12 @@ void FilesystemDropzone::sweep_stale_temp_files(int dirfd, const std::string& di
   if (io_.list_names(dirfd, names) != 0) {
     return;  // the write that follows reports a broken directory properly
   }
-  static const std::string our_host = host_tag();
   const auto now = std::chrono::system_clock::now();
   for (const auto& name : names) {
-    if (!is_temp_file_name(name)) {
-      continue;
-    }
-    const auto owner = temp_owner(name);
-    bool stale = false;
-    if (owner && owner->host == our_host) {
-      stale = owner->pid != ::getpid() && ::kill(owner->pid, 0) != 0 && errno == ESRCH;
-    }
     struct stat st {};
-    if (!stale && io_.fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
-      const auto mtime = std::chrono::system_clock::from_time_t(st.st_mtime);
-      stale = now - mtime > kForeignTempAge;
-    }
-    if (stale) {
+    if (is_temp_file_name(name) &&
+        io_.fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        is_abandoned_temp_file(name, std::chrono::system_clock::from_time_t(st.st_mtime), now)) {
       io_.unlinkat(dirfd, name.c_str(), 0);
     }
   }
@@ -252,7 +195,8 @@ void FilesystemDropzone::write_all(int fd, std::string_view bytes, const std::st
 
 WriteResult FilesystemDropzone::write_file(const std::string& directory, const std::string& name,
                                            std::string_view bytes, WriteOptions options) {
-  if (name.empty() || name.find('/') != std::string::npos || name.front() == '.') {
+  check_file_name(name);
+  if (name.front() == '.') {
     throw Failure(FailureKind::permanent, "invalid file name " + quoted(name));
   }
   Fd dir(io_, open_directory(directory));
@@ -268,7 +212,7 @@ WriteResult FilesystemDropzone::write_file(const std::string& directory, const s
     fail(errno, "cannot check " + quoted(final_path));
   }
 
-  const std::string write_name = options.atomic ? temp_file_name(name, temp_token()) : name;
+  const std::string write_name = options.atomic ? temp_file_name(name, new_temp_token()) : name;
   const std::string write_path = dir_path + "/" + write_name;
   Fd file(io_, io_.openat(dir.get(), write_name.c_str(),
                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640));
@@ -287,7 +231,7 @@ WriteResult FilesystemDropzone::write_file(const std::string& directory, const s
     if (!options.atomic) {
       return {final_path, false};
     }
-    if (io_.renameat_noreplace(dir.get(), write_name.c_str(), name.c_str()) != 0) {
+    if (io_.renameat_noreplace(dir.get(), write_name.c_str(), dir.get(), name.c_str()) != 0) {
       if (errno == EEXIST) {
         io_.unlinkat(dir.get(), write_name.c_str(), 0);
         return {final_path, true};
@@ -306,6 +250,103 @@ void FilesystemDropzone::sync_directory(const std::string& directory) {
   if (io_.fsync(dir.get()) != 0) {
     fail(errno, "cannot fsync directory " + quoted(normalize_absolute_path(directory)));
   }
+}
+
+std::vector<DirectoryEntry> FilesystemDropzone::list_files(const std::string& directory) {
+  Fd dir(io_, open_directory(directory));
+  std::vector<std::string> names;
+  if (io_.list_names(dir.get(), names) != 0) {
+    fail(errno, "cannot list " + quoted(normalize_absolute_path(directory)));
+  }
+  std::vector<DirectoryEntry> files;
+  for (const auto& name : names) {
+    struct stat st {};
+    if (io_.fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISREG(st.st_mode)) {
+      files.push_back({name, st.st_size, std::chrono::system_clock::from_time_t(st.st_mtime)});
+    }
+  }
+  return files;
+}
+
+std::optional<std::string> FilesystemDropzone::read_file(const std::string& directory,
+                                                         const std::string& name,
+                                                         size_t max_bytes) {
+  check_file_name(name);
+  Fd dir(io_, open_directory(directory));
+  const std::string path = normalize_absolute_path(directory) + "/" + name;
+  // O_NONBLOCK: opening a FIFO must not wait for a writer.
+  Fd file(io_,
+          io_.openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0));
+  if (file.get() < 0) {
+    if (errno == ELOOP) {
+      throw Failure(FailureKind::permanent, "cannot read " + quoted(path) + ": it is a symlink");
+    }
+    fail(errno, "cannot open " + quoted(path));
+  }
+  struct stat st {};
+  if (io_.fstatat(file.get(), "", &st, AT_EMPTY_PATH) != 0) {
+    fail(errno, "cannot stat " + quoted(path));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw Failure(FailureKind::permanent,
+                  "cannot read " + quoted(path) + ": it is not a regular file");
+  }
+  if (static_cast<size_t>(st.st_size) > max_bytes) {
+    return std::nullopt;
+  }
+  // The size may grow while we read: never read more than the cap allows.
+  std::string bytes(max_bytes + 1, '\0');
+  size_t used = 0;
+  while (used < bytes.size()) {
+    const ssize_t n = io_.read(file.get(), bytes.data() + used, bytes.size() - used);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) {
+        continue;
+      }
+      fail(errno, "cannot read " + quoted(path));
+    }
+    if (n == 0) {
+      break;
+    }
+    used += static_cast<size_t>(n);
+  }
+  if (used > max_bytes) {
+    return std::nullopt;
+  }
+  bytes.resize(used);
+  return bytes;
+}
+
+bool FilesystemDropzone::move_file(const std::string& directory, const std::string& name,
+                                   const std::string& to_directory, const std::string& to_name) {
+  check_file_name(name);
+  check_file_name(to_name);
+  Fd from(io_, open_directory(directory));
+  Fd to(io_, open_directory(to_directory));
+  if (io_.renameat_noreplace(from.get(), name.c_str(), to.get(), to_name.c_str()) != 0) {
+    if (errno == EEXIST) {
+      return false;
+    }
+    fail(errno, "cannot move " + quoted(normalize_absolute_path(directory) + "/" + name) + " to " +
+                    quoted(normalize_absolute_path(to_directory) + "/" + to_name));
+  }
+  if (io_.fsync(to.get()) != 0 || io_.fsync(from.get()) != 0) {
+    fail(errno, "cannot fsync after moving " + quoted(name));
+  }
+  return true;
+}
+
+void FilesystemDropzone::remove_file(const std::string& directory, const std::string& name) {
+  check_file_name(name);
+  Fd dir(io_, open_directory(directory));
+  if (io_.unlinkat(dir.get(), name.c_str(), 0) != 0 && errno != ENOENT) {
+    fail(errno, "cannot remove " + quoted(normalize_absolute_path(directory) + "/" + name));
+  }
+}
+
+void FilesystemDropzone::make_directory(const std::string& directory) {
+  Fd dir(io_, open_directory(directory));
 }
 
 }  // namespace exportd

@@ -20,6 +20,14 @@ class FilesystemDropzone : public Dropzone {
   WriteResult write_file(const std::string& directory, const std::string& name,
                          std::string_view bytes, WriteOptions options) override;
   void sync_directory(const std::string& directory) override;
+  std::vector<DirectoryEntry> list_files(const std::string& directory) override;
+  std::optional<std::string> read_file(const std::string& directory, const std::string& name,
+                                       size_t max_bytes) override;
+  bool move_file(const std::string& directory, const std::string& name,
+                 const std::string& to_directory, const std::string& to_name) override;
+  void remove_file(const std::string& directory, const std::string& name) override;
+  // Directories are created below a root only; the root itself must exist.
+  void make_directory(const std::string& directory) override;
 
  private:
   // Opens `directory` component by component with O_NOFOLLOW, creating

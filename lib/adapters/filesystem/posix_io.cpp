@@ -12,6 +12,9 @@ namespace exportd {
 int PosixIo::openat(int dirfd, const char* path, int flags, mode_t mode) {
   return ::openat(dirfd, path, flags, mode);
 }
+ssize_t PosixIo::read(int fd, void* buf, size_t count) {
+  return ::read(fd, buf, count);
+}
 ssize_t PosixIo::write(int fd, const void* buf, size_t count) {
   return ::write(fd, buf, count);
 }
@@ -21,8 +24,8 @@ int PosixIo::fsync(int fd) {
 int PosixIo::close(int fd) {
   return ::close(fd);
 }
-int PosixIo::renameat_noreplace(int dirfd, const char* from, const char* to) {
-  return ::renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE);
+int PosixIo::renameat_noreplace(int from_dirfd, const char* from, int to_dirfd, const char* to) {
+  return ::renameat2(from_dirfd, from, to_dirfd, to, RENAME_NOREPLACE);
 }
 int PosixIo::unlinkat(int dirfd, const char* path, int flags) {
   return ::unlinkat(dirfd, path, flags);

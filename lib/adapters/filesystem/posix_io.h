@@ -15,10 +15,11 @@ class PosixIo {
   virtual ~PosixIo() = default;
   // Each returns what the system call returns and leaves errno set.
   virtual int openat(int dirfd, const char* path, int flags, mode_t mode);
+  virtual ssize_t read(int fd, void* buf, size_t count);
   virtual ssize_t write(int fd, const void* buf, size_t count);
   virtual int fsync(int fd);
   virtual int close(int fd);
-  virtual int renameat_noreplace(int dirfd, const char* from, const char* to);
+  virtual int renameat_noreplace(int from_dirfd, const char* from, int to_dirfd, const char* to);
   virtual int unlinkat(int dirfd, const char* path, int flags);
   virtual int mkdirat(int dirfd, const char* path, mode_t mode);
   virtual int fstatat(int dirfd, const char* path, struct stat* st, int flags);

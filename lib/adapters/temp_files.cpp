@@ -1,0 +1,82 @@
+#include "adapters/temp_files.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <optional>
+#include <random>
+#include <sstream>
+
+#include "domain/file_name.h"
+
+namespace exportd {
+
+namespace {
+
+// No attempt lives this long: the lease and every timeout are far shorter.
+constexpr auto kForeignTempAge = std::chrono::hours(1);
+
+std::string random_hex(size_t digits) {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < digits; ++i) {
+    out.push_back(kHex[random() % 16]);
+  }
+  return out;
+}
+
+const std::string& host_tag() {
+  static const std::string tag = [] {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    return std::to_string(std::hash<std::string>{}(host) % 100000000);
+  }();
+  return tag;
+}
+
+struct TempOwner {
+  std::string host;
+  pid_t pid = 0;
+};
+
+std::optional<TempOwner> temp_owner(std::string_view name) {
+  // ".{final}.{host}-{pid}-{rand}.tmp"
+  const auto end = name.size() - 4;
+  const auto start = name.rfind('.', end - 1);
+  if (start == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::istringstream token(std::string(name.substr(start + 1, end - start - 1)));
+  std::string host, pid;
+  if (!std::getline(token, host, '-') || !std::getline(token, pid, '-')) {
+    return std::nullopt;
+  }
+  try {
+    return TempOwner{host, static_cast<pid_t>(std::stol(pid))};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::string new_temp_token() {
+  return host_tag() + "-" + std::to_string(::getpid()) + "-" + random_hex(8);
+}
+
+bool is_abandoned_temp_file(std::string_view name, std::chrono::system_clock::time_point modified,
+                            std::chrono::system_clock::time_point now) {
+  if (!is_temp_file_name(name)) {
+    return false;
+  }
+  if (const auto owner = temp_owner(name); owner && owner->host == host_tag()) {
+    if (owner->pid != ::getpid() && ::kill(owner->pid, 0) != 0 && errno == ESRCH) {
+      return true;
+    }
+  }
+  return now - modified > kForeignTempAge;
+}
+
+}  // namespace exportd

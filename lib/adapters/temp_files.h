@@ -1,0 +1,21 @@
+// Temp files of interrupted writes, shared by the dropzone adapters: every
+// temp name carries a token saying which host and process wrote it, so a
+// sweep can tell a crashed writer's leftovers from a write in progress.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace exportd {
+
+// "{host tag}-{pid}-{8 random hex digits}", the token inside temp_file_name.
+std::string new_temp_token();
+
+// True when the temp file `name`, last modified at `modified`, was left by a
+// writer that is gone: a dead process on this host, or any writer once the
+// file is an hour old (a writer on another host cannot be asked).
+bool is_abandoned_temp_file(std::string_view name, std::chrono::system_clock::time_point modified,
+                            std::chrono::system_clock::time_point now);
+
+}  // namespace exportd
