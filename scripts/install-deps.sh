@@ -6,8 +6,9 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang-format
   libpqxx-dev libpq-dev nlohmann-json3-dev libspdlog-dev libtomlplusplus-dev
-  libcli11-dev libsodium-dev catch2
-  postgresql postgresql-contrib python3 python3-jsonschema util-linux
+  libcli11-dev libsodium-dev libssh-dev catch2
+  postgresql postgresql-contrib openssh-server openssh-client iproute2 procps passwd
+  python3 python3-jsonschema util-linux
 )
 
 missing=()

@@ -27,6 +27,9 @@ struct ConnectionSettings {
   std::string private_key_path;
   std::string host_key_sha256;
   int connect_timeout_s = 10;
+  // From the connection's encrypted secret, never from `config`.
+  std::string password;
+  std::string key_passphrase;
 };
 
 // Throws Failure(permanent) naming the offending key when the settings are

@@ -1,0 +1,69 @@
+// Dropzone on an SFTP server, over libssh. One instance owns one SSH session,
+// opened on first use, kept across calls and opened again after a drop; it
+// serves one thread at a time (the daemon keeps one per worker and
+// connection). Never reads ~/.ssh/config or the system ssh configuration,
+// never accepts a host key it cannot verify, and no call blocks longer than
+// the operation timeout (see SocketDeadlines).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "domain/connection_settings.h"
+#include "ports/dropzone.h"
+
+namespace exportd {
+
+class SocketDeadlines;
+
+struct SftpOptions {
+  // The daemon's known_hosts, used when the settings pin no host key.
+  std::string known_hosts_path;
+  std::chrono::seconds operation_timeout{30};
+};
+
+class SftpDropzone : public Dropzone {
+ public:
+  // `settings` must be sftp mode, with the password or key passphrase
+  // (decrypted from the connection's secret) filled in where needed.
+  SftpDropzone(ConnectionSettings settings, SftpOptions options, SocketDeadlines& deadlines);
+  ~SftpDropzone() override;
+  SftpDropzone(const SftpDropzone&) = delete;
+  SftpDropzone& operator=(const SftpDropzone&) = delete;
+
+  WriteResult write_file(const std::string& directory, const std::string& name,
+                         std::string_view bytes, WriteOptions options) override;
+  // SFTP has no directory flush; the file itself was flushed before the
+  // rename where the server offers fsync@openssh.com.
+  void sync_directory(const std::string& directory) override;
+  std::vector<DirectoryEntry> list_files(const std::string& directory) override;
+  std::optional<std::string> read_file(const std::string& directory, const std::string& name,
+                                       size_t max_bytes) override;
+  bool move_file(const std::string& directory, const std::string& name,
+                 const std::string& to_directory, const std::string& to_name) override;
+  void remove_file(const std::string& directory, const std::string& name) override;
+  void make_directory(const std::string& directory) override;
+
+  // Connects now if no session is open (for `connection test` and tests).
+  void connect();
+
+ private:
+  struct Session;
+  class Call;
+
+  template <typename Fn>
+  auto with_session(Fn&& operation);
+  std::unique_ptr<Session> open_session();
+  void verify_host_key(Session& session);
+  void authenticate(Session& session);
+  void drop_session();
+  std::string endpoint() const;
+
+  ConnectionSettings settings_;
+  SftpOptions options_;
+  SocketDeadlines& deadlines_;
+  std::unique_ptr<Session> session_;
+};
+
+}  // namespace exportd

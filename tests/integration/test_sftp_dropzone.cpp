@@ -1,0 +1,336 @@
+// The SFTP dropzone against a real OpenSSH server (internal-sftp) started on
+// a free loopback port with generated keys.
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "adapters/sftp/sftp_dropzone.h"
+#include "adapters/sftp/socket_deadlines.h"
+#include "adapters/temp_files.h"
+#include "domain/failure.h"
+#include "domain/file_name.h"
+#include "tests/support/process.h"
+#include "tests/support/sshd_server.h"
+
+using namespace exportd;
+using namespace exportd::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+SshdServer& server() {
+  static SshdServer sshd;
+  return sshd;
+}
+
+ConnectionSettings settings_for(const SshdServer& sshd) {
+  ConnectionSettings s;
+  s.mode = DropzoneMode::sftp;
+  s.host = "127.0.0.1";
+  s.port = sshd.port();
+  s.username = sshd.user();
+  s.auth = "publickey";
+  s.private_key_path = sshd.ed25519_key();
+  s.host_key_sha256 = sshd.host_key_sha256();
+  s.connect_timeout_s = 5;
+  return s;
+}
+
+// A fresh directory below the server's data dir, owned by the SFTP user.
+std::string fresh_remote_dir(const std::string& name) {
+  static int counter = 0;
+  const std::string dir = server().data_dir() + "/" + name + "-" + std::to_string(++counter);
+  fs::create_directories(dir);
+  run_capture({.argv = {"chown", server().user(), dir}});
+  return dir;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+std::vector<std::string> names_in(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+size_t open_descriptors() {
+  return static_cast<size_t>(std::distance(fs::directory_iterator("/proc/self/fd"), {}));
+}
+
+std::string failure_message(const std::function<void()>& fn, FailureKind expected) {
+  try {
+    fn();
+  } catch (const Failure& e) {
+    CHECK(to_string(e.kind()) == to_string(expected));
+    return e.what();
+  }
+  FAIL("no Failure thrown");
+  return "";
+}
+
+SftpOptions options(std::chrono::seconds timeout = std::chrono::seconds(5)) {
+  return {.known_hosts_path = "/nonexistent/known_hosts", .operation_timeout = timeout};
+}
+
+}  // namespace
+
+TEST_CASE("sftp: many files over one session, exact bytes, no temp files", "[sftp]") {
+  SocketDeadlines deadlines;
+  const auto dir = fresh_remote_dir("exports");
+  SftpDropzone dz(settings_for(server()), options(), deadlines);
+  for (int i = 0; i < 50; ++i) {
+    const auto name = "sales_order_" + std::to_string(i) + ".json";
+    const auto result = dz.write_file(dir, name, "{\"n\":" + std::to_string(i) + "}\n", {});
+    CHECK(result.path == dir + "/" + name);
+    CHECK_FALSE(result.already_present);
+  }
+  dz.sync_directory(dir);
+  CHECK(names_in(dir).size() == 50);
+  CHECK(slurp(dir + "/sales_order_7.json") == "{\"n\":7}\n");
+  // One established connection did all of it.
+  const auto connections = run_capture(
+      {.argv = {"sh", "-c",
+                "ss -tnH state established '( dport = :" + std::to_string(server().port()) +
+                    " )' | wc -l"}});
+  CHECK(std::stoi(connections) == 1);
+}
+
+TEST_CASE("sftp: an existing final name is left alone and reported present", "[sftp]") {
+  SocketDeadlines deadlines;
+  const auto dir = fresh_remote_dir("present");
+  SftpDropzone dz(settings_for(server()), options(), deadlines);
+  std::ofstream(dir + "/order.json") << "earlier";
+  CHECK(dz.write_file(dir, "order.json", "later", {}).already_present);
+  CHECK(slurp(dir + "/order.json") == "earlier");
+
+  const auto direct = dz.write_file(dir, "direct.json", "x", {.atomic = false});
+  CHECK_FALSE(direct.already_present);
+  CHECK(dz.write_file(dir, "direct.json", "y", {.atomic = false}).already_present);
+  CHECK(slurp(dir + "/direct.json") == "x");
+}
+
+TEST_CASE("sftp: missing export directories are created, abandoned temps swept", "[sftp]") {
+  SocketDeadlines deadlines;
+  const auto base = fresh_remote_dir("sweep");
+  const std::string dir = base + "/deep/exports";
+  fs::create_directories(dir);
+  run_capture({.argv = {"chown", "-R", server().user(), base}});
+  // A temp file of a writer on this host that is gone (pid 1 never writes ours,
+  // so take a pid that does not exist), and one of a live writer.
+  pid_t dead = 4000000;
+  const auto token = new_temp_token();
+  const auto live_token =
+      token.substr(0, token.find('-')) + "-" + std::to_string(::getpid()) + "-abcdef01";
+  const auto dead_token =
+      token.substr(0, token.find('-')) + "-" + std::to_string(dead) + "-abcdef01";
+  std::ofstream(dir + "/" + temp_file_name("a.json", dead_token)) << "partial";
+  std::ofstream(dir + "/" + temp_file_name("b.json", live_token)) << "in progress";
+
+  SftpDropzone dz(settings_for(server()), options(), deadlines);
+  dz.write_file(dir, "c.json", "{}", {});
+  dz.write_file(base + "/new/sub", "d.json", "{}", {});
+  CHECK(names_in(dir) ==
+        std::vector<std::string>{"." + std::string("b.json.") + live_token + ".tmp", "c.json"});
+  CHECK(fs::exists(base + "/new/sub/d.json"));
+}
+
+TEST_CASE("sftp: rsa keys, passphrase-protected keys and passwords authenticate", "[sftp]") {
+  SocketDeadlines deadlines;
+  const auto dir = fresh_remote_dir("auth");
+  auto rsa = settings_for(server());
+  rsa.private_key_path = server().rsa_key();
+  SftpDropzone(rsa, options(), deadlines).write_file(dir, "rsa.json", "{}", {});
+
+  auto protected_key = settings_for(server());
+  protected_key.private_key_path = server().protected_key();
+  protected_key.key_passphrase = server().key_passphrase();
+  SftpDropzone(protected_key, options(), deadlines).write_file(dir, "pp.json", "{}", {});
+
+  auto password = settings_for(server());
+  password.auth = "password";
+  password.password = server().password();
+  SftpDropzone(password, options(), deadlines).write_file(dir, "pw.json", "{}", {});
+  CHECK(names_in(dir) == std::vector<std::string>{"pp.json", "pw.json", "rsa.json"});
+
+  protected_key.key_passphrase = "wrong";
+  const auto bad_key = failure_message(
+      [&] { SftpDropzone(protected_key, options(), deadlines).connect(); }, FailureKind::permanent);
+  CHECK_THAT(bad_key, Catch::Contains("cannot load private key"));
+
+  password.password = "not-the-password";
+  const auto refused = failure_message(
+      [&] { SftpDropzone(password, options(), deadlines).connect(); }, FailureKind::permanent);
+  CHECK_THAT(refused, Catch::Contains("authentication as 'exportd-sftp'"));
+  CHECK_THAT(refused, !Catch::Contains("not-the-password"));
+}
+
+TEST_CASE("sftp: host keys are verified by pin or known_hosts, never accepted blindly", "[sftp]") {
+  SocketDeadlines deadlines;
+  const std::string wrong = "SHA256:u0ZL9Ok4TTpPYJm4tDZdE0A+o3cAWKDo3N4lEPKp1dI";
+  auto pinned = settings_for(server());
+  pinned.host_key_sha256 = wrong;
+  const auto message = failure_message(
+      [&] { SftpDropzone(pinned, options(), deadlines).connect(); }, FailureKind::permanent);
+  CHECK_THAT(message, Catch::Contains(server().host_key_sha256()));
+  CHECK_THAT(message, Catch::Contains(wrong));
+
+  // Without a pin: the daemon's known_hosts decides.
+  const auto dir = make_temp_dir("exportd-known-hosts");
+  const std::string known_hosts = dir + "/known_hosts";
+  auto unpinned = settings_for(server());
+  unpinned.host_key_sha256.clear();
+  const SftpOptions with_known_hosts{.known_hosts_path = known_hosts,
+                                     .operation_timeout = std::chrono::seconds(5)};
+  const std::string host = "[127.0.0.1]:" + std::to_string(server().port());
+
+  std::ofstream(known_hosts) << "";
+  const auto unknown =
+      failure_message([&] { SftpDropzone(unpinned, with_known_hosts, deadlines).connect(); },
+                      FailureKind::permanent);
+  CHECK_THAT(unknown, Catch::Contains(server().host_key_sha256()));
+  CHECK_THAT(unknown, Catch::Contains("does not list"));
+
+  // A different key of the same type for this host: "changed".
+  const std::string other_key = dir + "/other";
+  run_capture({.argv = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other_key}});
+  std::ifstream other_pub(other_key + ".pub");
+  std::string type, blob;
+  other_pub >> type >> blob;
+  std::ofstream(known_hosts) << host << " " << type << " " << blob << "\n";
+  const auto changed =
+      failure_message([&] { SftpDropzone(unpinned, with_known_hosts, deadlines).connect(); },
+                      FailureKind::permanent);
+  CHECK_THAT(changed, Catch::Contains(server().host_key_sha256()));
+  std::istringstream other_fp(run_capture({.argv = {"ssh-keygen", "-lf", other_key + ".pub"}}));
+  std::string bits, expected;
+  other_fp >> bits >> expected;
+  CHECK_THAT(changed, Catch::Contains("expects " + expected));
+
+  std::ofstream(known_hosts) << host << " " << server().host_public_key_line() << "\n";
+  SftpDropzone(unpinned, with_known_hosts, deadlines).connect();
+  fs::remove_all(dir);
+}
+
+TEST_CASE("sftp: permission denied is a clear permanent failure", "[sftp]") {
+  SocketDeadlines deadlines;
+  const std::string dir = server().data_dir() + "/root-only";
+  fs::create_directories(dir);  // owned by root, not writable by the SFTP user
+  SftpDropzone dz(settings_for(server()), options(), deadlines);
+  const auto message =
+      failure_message([&] { dz.write_file(dir, "x.json", "{}", {}); }, FailureKind::permanent);
+  CHECK_THAT(message, Catch::Contains("permission denied"));
+  CHECK_THAT(message, Catch::Contains(dir));
+  CHECK(names_in(dir).empty());
+}
+
+TEST_CASE("sftp: a session killed by the server is re-established on the next call", "[sftp]") {
+  SocketDeadlines deadlines;
+  const auto dir = fresh_remote_dir("reconnect");
+  SftpDropzone dz(settings_for(server()), options(), deadlines);
+  dz.write_file(dir, "before.json", "{}", {});
+  server().kill_sessions();
+  CHECK(eventually(
+      [] {
+        return run({.argv = {"sh", "-c",
+                             "ss -tnH state established '( dport = :" +
+                                 std::to_string(server().port()) + " )' | grep -q ."}}) != 0;
+      },
+      std::chrono::seconds(5)));
+  CHECK_FALSE(dz.write_file(dir, "after.json", "{}", {}).already_present);
+  CHECK(names_in(dir) == std::vector<std::string>{"after.json", "before.json"});
+}
+
+TEST_CASE("sftp: a frozen server makes the call give up within the deadline", "[sftp]") {
+  SocketDeadlines deadlines;
+  const auto dir = fresh_remote_dir("frozen");
+  SftpDropzone dz(settings_for(server()), options(std::chrono::seconds(2)), deadlines);
+  dz.write_file(dir, "before.json", "{}", {});
+  server().freeze();
+  const auto started = std::chrono::steady_clock::now();
+  const auto message =
+      failure_message([&] { dz.write_file(dir, "during.json", "{}", {}); }, FailureKind::transient);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  CHECK_THAT(message, Catch::Contains("no answer"));
+  CHECK(waited >= std::chrono::milliseconds(1900));
+  CHECK(waited < std::chrono::seconds(4));
+
+  // A new session to the frozen server (TCP accepted, no banner) gives up too.
+  const auto connect_started = std::chrono::steady_clock::now();
+  failure_message([&] { dz.connect(); }, FailureKind::transient);
+  CHECK(std::chrono::steady_clock::now() - connect_started < std::chrono::seconds(4));
+
+  // abort_all (the daemon stopping) ends a hanging call at once.
+  SftpDropzone patient(settings_for(server()), options(std::chrono::seconds(60)), deadlines);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    deadlines.abort_all();
+  });
+  const auto abort_started = std::chrono::steady_clock::now();
+  failure_message([&] { patient.connect(); }, FailureKind::transient);
+  stopper.join();
+  CHECK(std::chrono::steady_clock::now() - abort_started < std::chrono::seconds(5));
+  server().thaw();
+}
+
+TEST_CASE("sftp: listing, capped reads, moves without replace, removes", "[sftp]") {
+  SocketDeadlines deadlines;
+  const auto acks = fresh_remote_dir("acks");
+  SftpDropzone dz(settings_for(server()), options(), deadlines);
+  std::ofstream(acks + "/ack_a.json") << "12345";
+  fs::create_directory(acks + "/sub");
+  fs::create_symlink("/etc/passwd", acks + "/ack_link.json");
+  REQUIRE(::mkfifo((acks + "/ack_fifo.json").c_str(), 0644) == 0);
+
+  const auto listed = dz.list_files(acks);
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].name == "ack_a.json");
+  CHECK(listed[0].size == 5);
+  CHECK(dz.read_file(acks, "ack_a.json", 5) == std::optional<std::string>("12345"));
+  CHECK_FALSE(dz.read_file(acks, "ack_a.json", 4).has_value());
+  failure_message([&] { dz.read_file(acks, "ack_link.json", 100); }, FailureKind::permanent);
+  failure_message([&] { dz.read_file(acks, "ack_fifo.json", 100); }, FailureKind::permanent);
+
+  dz.make_directory(acks + "/processed");
+  dz.make_directory(acks + "/processed");
+  std::ofstream(acks + "/processed/ack_a.json") << "earlier";
+  CHECK_FALSE(dz.move_file(acks, "ack_a.json", acks + "/processed", "ack_a.json"));
+  CHECK(dz.move_file(acks, "ack_a.json", acks + "/processed", "ack_a.1.json"));
+  CHECK(slurp(acks + "/processed/ack_a.1.json") == "12345");
+  dz.remove_file(acks + "/processed", "ack_a.1.json");
+  dz.remove_file(acks + "/processed", "ack_a.1.json");
+  CHECK(names_in(acks + "/processed") == std::vector<std::string>{"ack_a.json"});
+}
+
+TEST_CASE("sftp: sessions leave no descriptors behind", "[sftp]") {
+  SocketDeadlines deadlines;
+  const auto dir = fresh_remote_dir("fds");
+  const auto before = open_descriptors();
+  for (int i = 0; i < 5; ++i) {
+    SftpDropzone dz(settings_for(server()), options(), deadlines);
+    dz.write_file(dir, "f" + std::to_string(i) + ".json", "{}", {});
+  }
+  auto refused = settings_for(server());
+  refused.host_key_sha256 = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+  failure_message([&] { SftpDropzone(refused, options(), deadlines).connect(); },
+                  FailureKind::permanent);
+  CHECK(open_descriptors() == before);
+}
+
+TEST_CASE("sftp: an unreachable server is a transient failure", "[sftp]") {
+  SocketDeadlines deadlines;
+  auto unreachable = settings_for(server());
+  unreachable.port = free_port();
+  const auto message = failure_message(
+      [&] { SftpDropzone(unreachable, options(), deadlines).connect(); }, FailureKind::transient);
+  CHECK_THAT(message, Catch::Contains("cannot connect"));
+}
