@@ -10,8 +10,13 @@
 #include "adapters/postgres/migrator.h"
 #include "adapters/postgres/pg_export_queue.h"
 #include "adapters/postgres/pg_wakeup_listener.h"
+#include "adapters/sftp/sftp_dropzone.h"
+#include "adapters/sftp/socket_deadlines.h"
+#include "app/connection_health.h"
+#include "app/dropzone_cache.h"
 #include "app/export_worker_pool.h"
 #include "app/logging.h"
+#include "app/secret_box.h"
 #include "domain/connection_settings.h"
 #include "domain/failure.h"
 #include "version.h"
@@ -38,6 +43,32 @@ WorkerPoolOptions pool_options(const DaemonConfig& config) {
 }
 
 }  // namespace
+
+DropzoneCache::RemoteFactory remote_dropzones(const DaemonConfig& config,
+                                              SocketDeadlines& deadlines) {
+  return [&config, &deadlines](const ConnectionSettings& settings) {
+    return std::make_unique<SftpDropzone>(
+        settings,
+        SftpOptions{.known_hosts_path = config.sftp_known_hosts,
+                    .operation_timeout = std::chrono::seconds(config.sftp_operation_timeout_s)},
+        deadlines);
+  };
+}
+
+DropzoneCache::SecretOpener secret_opener(const DaemonConfig& config) {
+  // The key is read when first needed: hosts with no secrets need no key file.
+  return [path = secret_key_path(config.secrets_key_file),
+          box = std::shared_ptr<SecretBox>()](const std::string& sealed) mutable {
+    if (!box) {
+      try {
+        box = SecretBox::from_key_file(path);
+      } catch (const Failure& e) {
+        throw Failure(FailureKind::transient, e.what());
+      }
+    }
+    return box->open(sealed);
+  };
+}
 
 std::string migrations_dir() {
   if (const char* dir = std::getenv("EXPORTD_MIGRATIONS_DIR"); dir != nullptr && *dir != '\0') {
@@ -88,6 +119,10 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
   setup_logging(config.log_level, config.log_format);
 
   FilesystemDropzone filesystem(config.filesystem_roots);
+  SocketDeadlines deadlines;
+  DropzoneCache dropzones(filesystem, remote_dropzones(config, deadlines), secret_opener(config),
+                          config.export_workers);
+  ConnectionHealth health;
   const std::string owner = lease_owner_prefix();
   ExportWorkerPool pool(
       pool_options(config),
@@ -95,12 +130,10 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
         return std::make_unique<PgExportQueue>(config.database_url,
                                                owner + ":" + std::to_string(index));
       },
-      [&](const ConnectionSettings& settings) -> Dropzone& {
-        if (settings.mode != DropzoneMode::filesystem) {
-          throw Failure(FailureKind::permanent, "sftp dropzones are not supported by this build");
-        }
-        return filesystem;
-      });
+      [&](int worker, const ClaimedExport& item, const ConnectionSettings& settings) -> Dropzone& {
+        return dropzones.get(worker, item.connection_id, settings, item.connection_secret);
+      },
+      health);
   pool.start();
   PgWakeupListener listener(config.database_url, [&] { pool.wake(); });
   log_event(
@@ -119,6 +152,9 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
     break;
   }
   listener.stop();
+  // A call hanging on a silent server must not hold up the exit.
+  pool.request_stop();
+  deadlines.abort_all();
   pool.stop();
   log_event(Level::info, "daemon stopped", {{"delivered", pool.delivered()}});
   return kOk;

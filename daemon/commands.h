@@ -4,6 +4,11 @@
 #include <string>
 
 #include "app/daemon_config.h"
+#include "app/dropzone_cache.h"
+
+namespace exportd {
+class SocketDeadlines;
+}
 
 namespace exportd::cli {
 
@@ -18,5 +23,11 @@ int check_config(const DaemonConfig& config);
 DaemonConfig load_config(const std::string& path, bool path_given);
 
 std::string migrations_dir();
+
+// SFTP dropzones with the daemon's known_hosts and operation timeout.
+DropzoneCache::RemoteFactory remote_dropzones(const DaemonConfig& config,
+                                              SocketDeadlines& deadlines);
+// Opens connection secrets with the key of `[secrets]` (or systemd's credential).
+DropzoneCache::SecretOpener secret_opener(const DaemonConfig& config);
 
 }  // namespace exportd::cli

@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 
+#include "app/connection_health.h"
 #include "app/logging.h"
 #include "app/sha256.h"
 #include "domain/connection_settings.h"
@@ -54,8 +55,11 @@ struct Written {
 }  // namespace
 
 ExportWorkerPool::ExportWorkerPool(WorkerPoolOptions options, QueueFactory queues,
-                                   DropzoneResolver dropzones)
-    : options_(std::move(options)), queues_(std::move(queues)), dropzones_(std::move(dropzones)) {}
+                                   DropzoneResolver dropzones, ConnectionHealth& health)
+    : options_(std::move(options)),
+      queues_(std::move(queues)),
+      dropzones_(std::move(dropzones)),
+      health_(health) {}
 
 ExportWorkerPool::~ExportWorkerPool() {
   stop();
@@ -75,12 +79,16 @@ void ExportWorkerPool::wake() {
   wakeup_.notify_all();
 }
 
-void ExportWorkerPool::stop() {
+void ExportWorkerPool::request_stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   wakeup_.notify_all();
+}
+
+void ExportWorkerPool::stop() {
+  request_stop();
   for (auto& t : threads_) {
     if (t.joinable()) {
       t.join();
@@ -123,11 +131,12 @@ void ExportWorkerPool::run_worker(int index) {
       wait_for_work(generation, options_.poll_interval);
       continue;
     }
-    deliver_batch(*queue, batch);
+    deliver_batch(index, *queue, batch);
   }
 }
 
-void ExportWorkerPool::deliver_batch(ExportQueue& queue, std::vector<ClaimedExport>& batch) {
+void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
+                                     std::vector<ClaimedExport>& batch) {
   auto lease_renewed = Clock::now();
   std::vector<Written> written;
   std::map<std::string, Dropzone*> directories;
@@ -139,17 +148,27 @@ void ExportWorkerPool::deliver_batch(ExportQueue& queue, std::vector<ClaimedExpo
   for (size_t i = 0; i < batch.size(); ++i) {
     const ClaimedExport& item = batch[i];
     const auto started = Clock::now();
+    if (stopping_) {
+      postpone(queue, item, std::chrono::milliseconds(0));
+      continue;
+    }
+    if (const auto admission = health_.admit(item.connection_id); !admission.allowed) {
+      postpone(queue, item,
+               std::chrono::ceil<std::chrono::milliseconds>(admission.retry_at - started));
+      continue;
+    }
     std::optional<ConnectionSettings> settings;
     try {
       if (!item.connection_config) {
         throw Failure(FailureKind::permanent, "the export's connection is missing or inactive");
       }
       settings = parse_connection_settings(*item.connection_config);
-      Dropzone& dropzone = dropzones_(*settings);
+      Dropzone& dropzone = dropzones_(worker, item, *settings);
       const std::string bytes =
           serialize_export_document(build_export_document(item.source, options_.exporter));
       const auto result = dropzone.write_file(settings->export_path, item.file_name, bytes,
                                               {.atomic = settings->atomic_write, .sync = true});
+      health_.succeeded(item.connection_id);
       directories[settings->export_path] = &dropzone;
       written.push_back({&item,
                          {item.export_id, result.path, sha256_hex(bytes),
@@ -158,10 +177,17 @@ void ExportWorkerPool::deliver_batch(ExportQueue& queue, std::vector<ClaimedExpo
                          settings->export_path,
                          started});
     } catch (const Failure& e) {
+      // Only transient failures say the connection itself is in trouble.
+      if (e.kind() == FailureKind::transient) {
+        health_.failed(item.connection_id, e.what());
+      } else {
+        health_.succeeded(item.connection_id);
+      }
       record_failure(queue, item, e, e.kind() != FailureKind::transient,
                      policy_for(options_.retry, settings ? &*settings : nullptr));
     } catch (const std::exception& e) {
       // A document that cannot be built (bad data in a row) will not get better.
+      health_.succeeded(item.connection_id);
       record_failure(queue, item, e, true,
                      policy_for(options_.retry, settings ? &*settings : nullptr));
     }
@@ -227,6 +253,17 @@ void ExportWorkerPool::deliver_batch(ExportQueue& queue, std::vector<ClaimedExpo
     fields["already_present"] = w->already_present;
     log_event(Level::info, "export delivered", fields);
     ++delivered_;
+  }
+}
+
+void ExportWorkerPool::postpone(ExportQueue& queue, const ClaimedExport& item,
+                                std::chrono::milliseconds delay) {
+  try {
+    queue.postpone(item.export_id, std::max(delay, std::chrono::milliseconds(0)));
+  } catch (const std::exception& e) {
+    auto fields = export_fields(item);
+    fields["error"] = e.what();
+    log_event(Level::warn, "cannot release the export; the lease will lapse", fields);
   }
 }
 

@@ -21,6 +21,7 @@
 namespace exportd {
 
 struct ConnectionSettings;
+class ConnectionHealth;
 
 struct WorkerPoolOptions {
   int workers = 4;
@@ -33,13 +34,17 @@ struct WorkerPoolOptions {
 
 // Builds each worker's own queue (its own database connection).
 using QueueFactory = std::function<std::unique_ptr<ExportQueue>(int worker_index)>;
-// The dropzone for a connection's settings; throws Failure(permanent) for an
-// unsupported mode.
-using DropzoneResolver = std::function<Dropzone&(const ConnectionSettings&)>;
+// The dropzone worker `worker_index` uses for an export's connection (see
+// DropzoneCache); throws Failure when it cannot be had.
+using DropzoneResolver = std::function<Dropzone&(int worker_index, const ClaimedExport& item,
+                                                 const ConnectionSettings& settings)>;
 
 class ExportWorkerPool {
  public:
-  ExportWorkerPool(WorkerPoolOptions options, QueueFactory queues, DropzoneResolver dropzones);
+  // `health` pauses connections that keep failing; shared with whoever
+  // reports on them.
+  ExportWorkerPool(WorkerPoolOptions options, QueueFactory queues, DropzoneResolver dropzones,
+                   ConnectionHealth& health);
   ~ExportWorkerPool();  // stops and joins
   ExportWorkerPool(const ExportWorkerPool&) = delete;
   ExportWorkerPool& operator=(const ExportWorkerPool&) = delete;
@@ -47,7 +52,10 @@ class ExportWorkerPool {
   void start();
   // New work may be due: wake idle workers now instead of at the next poll.
   void wake();
-  // Stops claiming; batches in flight finish. Returns once every worker exited.
+  // Stops claiming; the export being written finishes, the rest of each
+  // batch is released for later. Returns at once.
+  void request_stop();
+  // request_stop, then waits until every worker exited.
   void stop();
 
   // Exports recorded SENT since start (for status lines and tests).
@@ -55,7 +63,8 @@ class ExportWorkerPool {
 
  private:
   void run_worker(int index);
-  void deliver_batch(ExportQueue& queue, std::vector<ClaimedExport>& batch);
+  void deliver_batch(int worker, ExportQueue& queue, std::vector<ClaimedExport>& batch);
+  void postpone(ExportQueue& queue, const ClaimedExport& item, std::chrono::milliseconds delay);
   void record_failure(ExportQueue& queue, const ClaimedExport& item, const std::exception& error,
                       bool permanent, const RetryPolicy& policy);
   void wait_for_work(std::uint64_t seen_generation, std::chrono::milliseconds timeout);
@@ -64,6 +73,7 @@ class ExportWorkerPool {
   WorkerPoolOptions options_;
   QueueFactory queues_;
   DropzoneResolver dropzones_;
+  ConnectionHealth& health_;
   std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::condition_variable wakeup_;

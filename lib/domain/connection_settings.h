@@ -30,6 +30,8 @@ struct ConnectionSettings {
   // From the connection's encrypted secret, never from `config`.
   std::string password;
   std::string key_passphrase;
+
+  bool operator==(const ConnectionSettings&) const = default;
 };
 
 // Throws Failure(permanent) naming the offending key when the settings are

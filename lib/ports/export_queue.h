@@ -24,6 +24,8 @@ struct ClaimedExport {
   int attempts = 0;       // including this one
   // The connection row; nullopt when missing or inactive (a permanent failure).
   std::optional<nlohmann::json> connection_config;
+  // erp_connections.secret as stored (sealed); empty when there is none.
+  std::string connection_secret;
   ExportSource source;
 };
 
@@ -59,6 +61,11 @@ class ExportQueue {
   // Releases a failed attempt: back to PENDING for later, or FAILED with the
   // draft ERROR and audit DRAFT_PUSH_FAILED. Fenced by the lease like record_sent.
   virtual void record_failure(const FailureRecord& failure) = 0;
+
+  // Releases a claimed export without counting the attempt: PENDING again,
+  // due after `delay` (its connection is paused, or the daemon is stopping).
+  // Fenced by the lease like record_sent.
+  virtual void postpone(const std::string& export_id, std::chrono::milliseconds delay) = 0;
 };
 
 }  // namespace exportd

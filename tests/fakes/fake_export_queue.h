@@ -2,6 +2,7 @@
 // model only what the pool relies on: leases, attempts, the final states.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -19,6 +20,7 @@ struct FakeExport {
   int attempts = 0;
   nlohmann::json error;
   std::optional<std::chrono::milliseconds> last_retry_after;
+  int postponements = 0;
 };
 
 class FakeExportStore {
@@ -28,6 +30,7 @@ class FakeExportStore {
     FakeExport e;
     e.claim.export_id = id;
     e.claim.draft_order_id = "d-" + id;
+    e.claim.connection_id = "conn-1";
     e.claim.file_name = "sales_order_" + id + ".json";
     e.claim.connection_config = std::move(connection_config);
     e.claim.source.export_id = id;
@@ -88,6 +91,14 @@ class FakeExportQueue : public ExportQueue {
       e.status = "FAILED";
     }
   }
+  void postpone(const std::string& export_id, std::chrono::milliseconds delay) override {
+    std::lock_guard lock(store_.mutex);
+    auto& e = store_.exports.at(export_id);
+    e.leased = false;
+    --e.attempts;
+    ++e.postponements;
+    e.last_retry_after = delay;
+  }
   // Makes exports waiting for a retry due again (the test's clock moves on).
   static void make_retries_due(FakeExportStore& store) {
     std::lock_guard lock(store.mutex);
@@ -105,7 +116,11 @@ class FakeDropzone : public Dropzone {
  public:
   WriteResult write_file(const std::string& directory, const std::string& name,
                          std::string_view bytes, WriteOptions) override {
+    if (before_write) {
+      before_write();
+    }
     std::lock_guard lock(mutex);
+    ++writes;
     if (write_failure) {
       throw Failure(*write_failure, "injected write failure");
     }
@@ -167,6 +182,8 @@ class FakeDropzone : public Dropzone {
   std::optional<FailureKind> write_failure;
   bool sync_fails = false;
   int directory_syncs = 0;
+  int writes = 0;
+  std::function<void()> before_write;  // runs unlocked, first thing in write_file
 };
 
 }  // namespace exportd::testing

@@ -10,6 +10,7 @@
 #include "adapters/filesystem/filesystem_dropzone.h"
 #include "adapters/postgres/pg_export_queue.h"
 #include "adapters/postgres/pg_wakeup_listener.h"
+#include "app/connection_health.h"
 #include "app/export_worker_pool.h"
 #include "app/sha256.h"
 #include "domain/connection_settings.h"
@@ -30,11 +31,15 @@ struct Daemon {
         pool(
             options,
             [url](int i) { return std::make_unique<PgExportQueue>(url, "t-" + std::to_string(i)); },
-            [this](const ConnectionSettings&) -> Dropzone& { return dropzone; }),
+            [this](int, const ClaimedExport&, const ConnectionSettings&) -> Dropzone& {
+              return dropzone;
+            },
+            health),
         listener(url, [this] { pool.wake(); }) {
     pool.start();
   }
   FilesystemDropzone dropzone;
+  ConnectionHealth health;
   ExportWorkerPool pool;
   PgWakeupListener listener;
 };

@@ -225,3 +225,34 @@ TEST_CASE("an unreachable database is a transient failure", "[postgres]") {
     FAIL("library exception escaped the adapter");
   }
 }
+
+TEST_CASE("postpone releases a claim without counting the attempt", "[postgres]") {
+  Fixture f;
+  const auto ids = seed_exports(f.url, f.org, 2, 1);
+  PgExportQueue queue(f.url, "worker-a");
+  auto claimed = queue.claim(10, 30s);
+  REQUIRE(claimed.size() == 2);
+  queue.postpone(ids[0], 0ms);
+  queue.postpone(ids[1], 3600s);
+  PgExportQueue other(f.url, "worker-b");
+  other.postpone(ids[0], 0ms);  // not its lease: nothing happens
+  claimed = queue.claim(10, 30s);
+  REQUIRE(claimed.size() == 1);
+  CHECK(claimed[0].export_id == ids[0]);
+  CHECK(claimed[0].attempts == 1);
+  CHECK(query_value(f.url, "SELECT attempts FROM erp_exports WHERE id = '" + ids[1] + "'") == "0");
+  CHECK(query_value(f.url,
+                    "SELECT next_attempt_at > now() + interval '50 minutes'"
+                    " FROM erp_exports WHERE id = '" +
+                        ids[1] + "'") == "t");
+}
+
+TEST_CASE("a claim carries the connection's sealed secret byte for byte", "[postgres]") {
+  Fixture f;
+  seed_exports(f.url, f.org, 1, 1);
+  query_value(f.url, "UPDATE erp_connections SET secret = '\\x00ff10'::bytea RETURNING 1");
+  PgExportQueue queue(f.url, "worker-a");
+  const auto claimed = queue.claim(10, 30s);
+  REQUIRE(claimed.size() == 1);
+  CHECK(claimed[0].connection_secret == std::string("\x00\xff\x10", 3));
+}

@@ -1,6 +1,7 @@
 // The worker pool's decisions (deliver, retry, give up, fence) with fakes.
 #include <catch2/catch.hpp>
 
+#include "app/connection_health.h"
 #include "app/export_worker_pool.h"
 #include "domain/connection_settings.h"
 #include "tests/fakes/fake_export_queue.h"
@@ -16,16 +17,24 @@ const nlohmann::json kFilesystem = {
     {"mode", "filesystem"}, {"export_path", "/drop/exports"}, {"ack_path", "/drop/acks"}};
 
 struct Pool {
-  explicit Pool(WorkerPoolOptions options = {})
-      : pool(
+  // The breaker stays out of the way unless a test lowers its threshold.
+  explicit Pool(WorkerPoolOptions options = {}, int failure_threshold = 1000)
+      : health({.failure_threshold = failure_threshold, .initial_pause = 60s},
+               [this] { return now; }),
+        pool(
             [&] {
               options.poll_interval = 20ms;
               return options;
             }(),
             [this](int) { return std::make_unique<FakeExportQueue>(store); },
-            [this](const ConnectionSettings&) -> Dropzone& { return dropzone; }) {}
+            [this](int, const ClaimedExport&, const ConnectionSettings&) -> Dropzone& {
+              return dropzone;
+            },
+            health) {}
   FakeExportStore store;
   FakeDropzone dropzone;
+  CircuitBreaker::Clock::time_point now = CircuitBreaker::Clock::now();
+  ConnectionHealth health;
   ExportWorkerPool pool;
 };
 
@@ -132,4 +141,84 @@ TEST_CASE("stop returns promptly while workers idle", "[app]") {
   const auto before = std::chrono::steady_clock::now();
   p.pool.stop();
   CHECK(std::chrono::steady_clock::now() - before < 1s);
+}
+
+TEST_CASE("a connection that keeps failing pauses as a whole, without using up attempts", "[app]") {
+  Pool p({.workers = 1, .batch_size = 10}, 2);
+  for (int i = 0; i < 10; ++i) {
+    p.store.add("e" + std::to_string(i), kFilesystem);
+  }
+  p.dropzone.write_failure = FailureKind::transient;
+  p.pool.start();
+  REQUIRE(eventually(
+      [&] {
+        std::lock_guard lock(p.store.mutex);
+        for (const auto& [id, e] : p.store.exports) {
+          if (e.leased || !e.last_retry_after) {
+            return false;
+          }
+        }
+        return true;
+      },
+      5s));
+  p.pool.stop();
+  // Two calls reached the dropzone; the breaker held back the other eight.
+  CHECK(p.dropzone.writes == 2);
+  int postponed = 0;
+  for (int i = 0; i < 10; ++i) {
+    const auto e = p.store.get("e" + std::to_string(i));
+    CHECK(e.status == "PENDING");
+    if (e.postponements > 0) {
+      ++postponed;
+      CHECK(e.attempts == 0);
+      CHECK(*e.last_retry_after > 59s);  // until the pause is over
+    }
+  }
+  CHECK(postponed == 8);
+  CHECK(p.health.state("conn-1") == CircuitBreaker::State::open);
+}
+
+TEST_CASE("after the pause one trial goes first; its success resumes the connection", "[app]") {
+  Pool p({.workers = 1, .batch_size = 10}, 2);
+  for (int i = 0; i < 4; ++i) {
+    p.store.add("e" + std::to_string(i), kFilesystem);
+  }
+  p.health.failed("conn-1", "earlier");
+  p.health.failed("conn-1", "earlier");
+  REQUIRE(p.health.state("conn-1") == CircuitBreaker::State::open);
+  p.now += 61s;
+  p.pool.start();
+  REQUIRE(eventually([&] { return p.pool.delivered() == 4; }, 5s));
+  p.pool.stop();
+  CHECK(p.health.state("conn-1") == CircuitBreaker::State::closed);
+}
+
+TEST_CASE("stopping releases the rest of a batch for later, attempts not counted", "[app]") {
+  Pool p({.workers = 1, .batch_size = 5});
+  for (int i = 0; i < 5; ++i) {
+    p.store.add("e" + std::to_string(i), kFilesystem);
+  }
+  std::mutex gate;
+  std::unique_lock held(gate);
+  std::atomic<bool> writing{false};
+  p.dropzone.before_write = [&] {
+    writing = true;
+    std::lock_guard wait_for_release(gate);
+  };
+  p.pool.start();
+  REQUIRE(eventually([&] { return writing.load(); }, 5s));
+  p.pool.request_stop();
+  held.unlock();
+  p.pool.stop();
+  CHECK(p.pool.delivered() == 1);
+  int released = 0;
+  for (int i = 0; i < 5; ++i) {
+    const auto e = p.store.get("e" + std::to_string(i));
+    if (e.status == "PENDING") {
+      ++released;
+      CHECK(e.attempts == 0);
+      CHECK_FALSE(e.leased);
+    }
+  }
+  CHECK(released == 4);
 }

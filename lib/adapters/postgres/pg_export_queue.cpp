@@ -44,7 +44,8 @@ SELECT e.id, o.slug,
        to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
        c.id, c.erp_customer_number, c.name, c.email, c.phone,
        c.billing_address::text, c.shipping_address::text,
-       CASE WHEN conn.is_active AND conn.org_id = e.org_id THEN conn.config::text END
+       CASE WHEN conn.is_active AND conn.org_id = e.org_id THEN conn.config::text END,
+       encode(conn.secret, 'hex')
   FROM erp_exports e
   JOIN draft_orders d ON d.id = e.draft_order_id
   JOIN orgs o ON o.id = e.org_id
@@ -59,6 +60,15 @@ SELECT draft_order_id, line_no, internal_sku, customer_sku, description, qty::te
   FROM draft_order_lines
  WHERE draft_order_id = ANY($1::uuid[])
 )SQL";
+
+std::string from_hex(const std::string& hex) {
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -162,6 +172,9 @@ std::vector<ClaimedExport> PgExportQueue::claim(size_t max, std::chrono::seconds
       }
       if (!row[16].is_null()) {
         c.connection_config = nlohmann::json::parse(row[16].as<std::string>(), nullptr, false);
+        if (!row[17].is_null()) {
+          c.connection_secret = from_hex(row[17].as<std::string>());
+        }
       }
       by_draft[c.draft_order_id].push_back(&c);
     }
@@ -278,6 +291,19 @@ void PgExportQueue::record_failure(const FailureRecord& failure) {
         " VALUES ($1, 'DRAFT_PUSH_FAILED', 'draft_order', $2,"
         "         jsonb_build_object('export_id', $3::uuid, 'error', $4::jsonb))",
         rows[0][1].as<std::string>(), draft, failure.export_id, failure.error.dump());
+    return 0;
+  });
+}
+
+void PgExportQueue::postpone(const std::string& export_id, std::chrono::milliseconds delay) {
+  with_transaction([&](pqxx::work& tx) {
+    tx.exec_params(
+        "UPDATE erp_exports"
+        "   SET attempts = greatest(attempts - 1, 0),"
+        "       next_attempt_at = now() + make_interval(secs => $3::double precision / 1000),"
+        "       lease_owner = NULL, lease_expires_at = NULL"
+        " WHERE id = $1 AND status = 'PENDING' AND lease_owner = $2",
+        export_id, lease_owner_, delay.count());
     return 0;
   });
 }

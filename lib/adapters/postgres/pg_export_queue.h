@@ -21,6 +21,7 @@ class PgExportQueue : public ExportQueue {
   size_t renew(const std::vector<std::string>& export_ids, std::chrono::seconds lease) override;
   std::vector<std::string> record_sent(const std::vector<DeliveryRecord>& deliveries) override;
   void record_failure(const FailureRecord& failure) override;
+  void postpone(const std::string& export_id, std::chrono::milliseconds delay) override;
 
  private:
   pqxx::connection& connection();

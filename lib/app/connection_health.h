@@ -1,0 +1,38 @@
+// Health of every connection the daemon delivers to, shared by all workers:
+// one circuit breaker per connection, and one log line per state change
+// (never one per export).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "domain/circuit_breaker.h"
+
+namespace exportd {
+
+class ConnectionHealth {
+ public:
+  using Now = std::function<CircuitBreaker::Clock::time_point()>;
+
+  explicit ConnectionHealth(CircuitBreaker::Options options = {},
+                            Now now = CircuitBreaker::Clock::now);
+
+  CircuitBreaker::Admission admit(const std::string& connection_id);
+  void succeeded(const std::string& connection_id);
+  // A transient failure reaching the connection (network, timeout, server).
+  void failed(const std::string& connection_id, const std::string& error);
+
+  CircuitBreaker::State state(const std::string& connection_id);
+
+ private:
+  CircuitBreaker& breaker(const std::string& connection_id);
+
+  CircuitBreaker::Options options_;
+  Now now_;
+  std::mutex mutex_;
+  std::map<std::string, CircuitBreaker> breakers_;
+};
+
+}  // namespace exportd

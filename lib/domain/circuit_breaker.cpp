@@ -1,0 +1,58 @@
+#include "domain/circuit_breaker.h"
+
+#include <algorithm>
+
+namespace exportd {
+
+CircuitBreaker::Admission CircuitBreaker::admit(Clock::time_point now) {
+  switch (state_) {
+    case State::closed:
+      return {true, now};
+    case State::open:
+      if (now < open_until_) {
+        return {false, open_until_};
+      }
+      state_ = State::half_open;
+      return {true, now};
+    case State::half_open:
+      // The trial is still running: the others wait as long as it may take.
+      return {false, now + pause_};
+  }
+  return {true, now};
+}
+
+bool CircuitBreaker::record_success() {
+  failures_ = 0;
+  pause_ = std::chrono::milliseconds(0);
+  const bool changed = state_ != State::closed;
+  state_ = State::closed;
+  return changed;
+}
+
+bool CircuitBreaker::record_failure(Clock::time_point now) {
+  ++failures_;
+  if (state_ == State::closed && failures_ < options_.failure_threshold) {
+    return false;
+  }
+  if (state_ == State::open) {
+    return false;  // a call admitted before the pause began
+  }
+  pause_ = pause_.count() == 0 ? options_.initial_pause : std::min(pause_ * 2, options_.max_pause);
+  open_until_ = now + pause_;
+  state_ = State::open;
+  return true;
+}
+
+const char* to_string(CircuitBreaker::State state) {
+  switch (state) {
+    case CircuitBreaker::State::closed:
+      return "closed";
+    case CircuitBreaker::State::open:
+      return "open";
+    case CircuitBreaker::State::half_open:
+      return "half_open";
+  }
+  return "closed";
+}
+
+}  // namespace exportd

@@ -1,0 +1,58 @@
+// The connection circuit breaker: closed, open after a run of failures,
+// half-open for one trial, growing pauses.
+#include <catch2/catch.hpp>
+
+#include "domain/circuit_breaker.h"
+
+using namespace exportd;
+using namespace std::chrono_literals;
+
+TEST_CASE("the breaker opens after the threshold and lets one trial through", "[breaker]") {
+  CircuitBreaker breaker({.failure_threshold = 3, .initial_pause = 5s, .max_pause = 18s});
+  const auto t0 = CircuitBreaker::Clock::time_point{} + 1h;
+
+  CHECK(breaker.admit(t0).allowed);
+  CHECK_FALSE(breaker.record_failure(t0));
+  CHECK_FALSE(breaker.record_failure(t0));
+  CHECK(breaker.state() == CircuitBreaker::State::closed);
+  CHECK(breaker.record_failure(t0));  // third in a row: state change
+  CHECK(breaker.state() == CircuitBreaker::State::open);
+
+  const auto paused = breaker.admit(t0 + 1s);
+  CHECK_FALSE(paused.allowed);
+  CHECK(paused.retry_at == t0 + 5s);
+
+  // After the pause: exactly one trial, the rest keep waiting.
+  CHECK(breaker.admit(t0 + 5s).allowed);
+  CHECK(breaker.state() == CircuitBreaker::State::half_open);
+  CHECK_FALSE(breaker.admit(t0 + 5s).allowed);
+
+  // The trial fails: open again for twice as long, then capped.
+  CHECK(breaker.record_failure(t0 + 6s));
+  CHECK(breaker.current_pause() == 10s);
+  CHECK_FALSE(breaker.admit(t0 + 15s).allowed);
+  CHECK(breaker.admit(t0 + 16s).allowed);
+  CHECK(breaker.record_failure(t0 + 16s));
+  CHECK(breaker.current_pause() == 18s);
+
+  // A late failure of a call admitted earlier does not extend the pause.
+  CHECK_FALSE(breaker.record_failure(t0 + 17s));
+
+  // A successful trial closes it and forgets the history.
+  CHECK(breaker.admit(t0 + 40s).allowed);
+  CHECK(breaker.record_success());
+  CHECK(breaker.state() == CircuitBreaker::State::closed);
+  CHECK_FALSE(breaker.record_success());
+  CHECK_FALSE(breaker.record_failure(t0 + 41s));
+  CHECK(breaker.consecutive_failures() == 1);
+}
+
+TEST_CASE("a success in between resets the failure run", "[breaker]") {
+  CircuitBreaker breaker({.failure_threshold = 2});
+  const auto t0 = CircuitBreaker::Clock::time_point{};
+  breaker.record_failure(t0);
+  breaker.record_success();
+  CHECK_FALSE(breaker.record_failure(t0));
+  CHECK(breaker.state() == CircuitBreaker::State::closed);
+  CHECK(to_string(breaker.state()) == std::string("closed"));
+}
