@@ -4,14 +4,17 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "adapters/filesystem/filesystem_dropzone.h"
 #include "adapters/postgres/migrator.h"
+#include "adapters/postgres/pg_connection_store.h"
 #include "adapters/postgres/pg_export_queue.h"
 #include "adapters/postgres/pg_wakeup_listener.h"
 #include "adapters/sftp/sftp_dropzone.h"
 #include "adapters/sftp/socket_deadlines.h"
+#include "app/connection_admin.h"
 #include "app/connection_health.h"
 #include "app/dropzone_cache.h"
 #include "app/export_worker_pool.h"
@@ -102,6 +105,58 @@ int migrate(const DaemonConfig& config) {
 
 int check_config(const DaemonConfig& config) {
   std::cout << describe_config(config).dump(2) << "\n";
+  return kOk;
+}
+
+int connection_set(const DaemonConfig& config, const std::string& org_slug,
+                   const std::string& file, bool password_stdin) {
+  std::ifstream in(file);
+  if (!in) {
+    throw Failure(FailureKind::bad_config, "cannot read '" + file + "'");
+  }
+  ConnectionSetRequest request{.org_slug = org_slug,
+                               .config_json = std::string(std::istreambuf_iterator<char>(in), {}),
+                               .source = file};
+  if (password_stdin) {
+    std::string secret((std::istreambuf_iterator<char>(std::cin)), {});
+    // One final line break is the terminal's or echo's, not the password's.
+    if (secret.ends_with("\n")) {
+      secret.pop_back();
+      if (secret.ends_with("\r")) {
+        secret.pop_back();
+      }
+    }
+    request.secret = std::move(secret);
+  }
+  std::unique_ptr<SecretBox> box;
+  PgConnectionStore store(config.database_url);
+  std::cout << set_connection(store, request, config.filesystem_roots,
+                              [&]() -> const SecretBox& {
+                                box = SecretBox::from_key_file(
+                                    secret_key_path(config.secrets_key_file));
+                                return *box;
+                              })
+            << "\n";
+  return kOk;
+}
+
+int connection_test(const DaemonConfig& config, const std::string& org_slug) {
+  setup_logging(config.log_level, config.log_format);
+  FilesystemDropzone filesystem(config.filesystem_roots);
+  SocketDeadlines deadlines;
+  DropzoneCache dropzones(filesystem, remote_dropzones(config, deadlines), secret_opener(config),
+                          1);
+  PgConnectionStore store(config.database_url);
+  const auto report = test_connection(store, org_slug, dropzones);
+  for (const auto& step : report.steps) {
+    std::cout << step << "\n";
+  }
+  if (!report.success) {
+    std::cerr << "orderflow-exportd: connection test of '" << org_slug
+              << "' failed: " << report.error << "\n";
+    return kRuntimeFailure;
+  }
+  std::cout << "connection test of '" << org_slug << "' passed\n";
   return kOk;
 }
 

@@ -35,7 +35,22 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "run the daemon until SIGTERM/SIGINT");
   auto* migrate = app.add_subcommand("migrate", "apply pending database migrations");
   auto* check = app.add_subcommand("check-config", "validate and print the configuration");
-  for (auto* sub : {run, migrate, check}) {
+  auto* connection = app.add_subcommand("connection", "manage an org's ERP connection");
+  connection->require_subcommand(1);
+  std::string org_slug, settings_file;
+  bool password_stdin = false;
+  auto* connection_set =
+      connection->add_subcommand("set", "validate and store an org's connection settings");
+  connection_set->add_option("ORG_SLUG", org_slug, "the org")->required();
+  connection_set->add_option("FILE", settings_file, "settings as JSON")->required();
+  connection_set->add_flag("--password-stdin", password_stdin,
+                           "read the password (or key passphrase) from stdin");
+  auto* connection_test =
+      connection->add_subcommand("test", "probe an org's dropzone and record the result");
+  connection_test->add_option("ORG_SLUG", org_slug, "the org")->required();
+
+  const std::vector<CLI::App*> subcommands{run, migrate, check, connection_set, connection_test};
+  for (auto* sub : subcommands) {
     sub->add_option("--config", config_path, "configuration file");
   }
 
@@ -44,8 +59,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : cli::kBadConfig;
   }
-  const bool config_given = app.count("--config") > 0 || run->count("--config") > 0 ||
-                            migrate->count("--config") > 0 || check->count("--config") > 0;
+  bool config_given = app.count("--config") > 0;
+  for (const auto* sub : subcommands) {
+    config_given = config_given || sub->count("--config") > 0;
+  }
   try {
     if (*run) {
       return cli::run_daemon(config_path, config_given);
@@ -53,6 +70,12 @@ int main(int argc, char** argv) {
     const auto config = cli::load_config(config_path, config_given);
     if (*migrate) {
       return cli::migrate(config);
+    }
+    if (*connection_set) {
+      return cli::connection_set(config, org_slug, settings_file, password_stdin);
+    }
+    if (*connection_test) {
+      return cli::connection_test(config, org_slug);
     }
     return cli::check_config(config);
   } catch (const exportd::Failure& e) {

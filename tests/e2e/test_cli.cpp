@@ -13,26 +13,8 @@ using namespace exportd::testing;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string out;
-  std::string err;
-};
-
-Result cli(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
-  const std::string dir = make_temp_dir("exportd-cli");
-  args.insert(args.begin(), EXPORTD_BINARY);
-  const int status = run({.argv = args,
-                          .env = std::move(env),
-                          .stdout_path = dir + "/out",
-                          .stderr_path = dir + "/err"});
-  const auto slurp = [](const std::string& path) {
-    std::ifstream in(path);
-    return std::string((std::istreambuf_iterator<char>(in)), {});
-  };
-  Result r{status, slurp(dir + "/out"), slurp(dir + "/err")};
-  std::filesystem::remove_all(dir);
-  return r;
+CliResult cli(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+  return run_cli(std::move(args), std::move(env));
 }
 
 std::string write_config(const std::string& text) {

@@ -37,6 +37,13 @@ namespace {
   };
   redirect(command.stdout_path, STDOUT_FILENO);
   redirect(command.stderr_path, STDERR_FILENO);
+  if (!command.stdin_path.empty()) {
+    const int in = ::open(command.stdin_path.c_str(), O_RDONLY);
+    if (in >= 0) {
+      ::dup2(in, STDIN_FILENO);
+      ::close(in);
+    }
+  }
   if (!command.run_as_user.empty()) {
     const passwd* user = ::getpwnam(command.run_as_user.c_str());
     if (user == nullptr || ::initgroups(user->pw_name, user->pw_gid) != 0 ||

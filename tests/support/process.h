@@ -18,6 +18,7 @@ struct Command {
   std::string run_as_user;                 // empty: stay who we are
   std::string stdout_path;                 // empty: inherit
   std::string stderr_path;
+  std::string stdin_path;  // empty: inherit
 };
 
 // Runs to completion; returns the exit status (or 128+signal).

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "adapters/temp_files.h"
+#include "domain/dropzone_path.h"
 #include "domain/failure.h"
 #include "domain/file_name.h"
 
@@ -69,40 +70,7 @@ class Fd {
   int fd_;
 };
 
-// A single path component: never a way out of the directory it names.
-void check_file_name(const std::string& name) {
-  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
-    throw Failure(FailureKind::permanent, "invalid file name " + quoted(name));
-  }
-}
-
 }  // namespace
-
-std::string normalize_absolute_path(const std::string& path) {
-  if (path.empty() || path.front() != '/') {
-    throw Failure(FailureKind::permanent, "path " + quoted(path) + " is not absolute");
-  }
-  std::string out;
-  std::istringstream parts(path);
-  std::string part;
-  while (std::getline(parts, part, '/')) {
-    if (part.empty() || part == ".") {
-      continue;
-    }
-    if (part == "..") {
-      throw Failure(FailureKind::permanent, "path " + quoted(path) + " contains '..'");
-    }
-    out += "/" + part;
-  }
-  return out.empty() ? "/" : out;
-}
-
-bool path_is_within(const std::string& path, const std::string& root) {
-  if (root == "/") {
-    return true;
-  }
-  return path == root || (path.starts_with(root) && path[root.size()] == '/');
-}
 
 FilesystemDropzone::FilesystemDropzone(const std::vector<std::string>& roots, PosixIo& io)
     : io_(io) {
@@ -196,9 +164,6 @@ void FilesystemDropzone::write_all(int fd, std::string_view bytes, const std::st
 WriteResult FilesystemDropzone::write_file(const std::string& directory, const std::string& name,
                                            std::string_view bytes, WriteOptions options) {
   check_file_name(name);
-  if (name.front() == '.') {
-    throw Failure(FailureKind::permanent, "invalid file name " + quoted(name));
-  }
   Fd dir(io_, open_directory(directory));
   const std::string dir_path = normalize_absolute_path(directory);
   const std::string final_path = dir_path + "/" + name;

@@ -42,11 +42,4 @@ class FilesystemDropzone : public Dropzone {
   std::set<std::string> swept_;
 };
 
-// Lexically normalised absolute path ("//a/./b/" -> "/a/b"); throws
-// Failure(permanent) for relative paths and paths that contain "..".
-std::string normalize_absolute_path(const std::string& path);
-
-// True when `path` is `root` or below it (both normalised).
-bool path_is_within(const std::string& path, const std::string& root);
-
 }  // namespace exportd

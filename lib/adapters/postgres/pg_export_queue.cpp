@@ -3,6 +3,8 @@
 // completion by the lease so a worker that lost its claim records nothing.
 #include "adapters/postgres/pg_export_queue.h"
 
+#include "adapters/postgres/pg_encoding.h"
+
 #include <map>
 #include <set>
 
@@ -61,24 +63,7 @@ SELECT draft_order_id, line_no, internal_sku, customer_sku, description, qty::te
  WHERE draft_order_id = ANY($1::uuid[])
 )SQL";
 
-std::string from_hex(const std::string& hex) {
-  std::string out;
-  out.reserve(hex.size() / 2);
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
-
 }  // namespace
-
-std::string pg_array(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    out += (i ? ",\"" : "\"") + items[i] + "\"";
-  }
-  return out + "}";
-}
 
 PgExportQueue::PgExportQueue(std::string database_url, std::string lease_owner)
     : database_url_(std::move(database_url)), lease_owner_(std::move(lease_owner)) {}
@@ -173,7 +158,7 @@ std::vector<ClaimedExport> PgExportQueue::claim(size_t max, std::chrono::seconds
       if (!row[16].is_null()) {
         c.connection_config = nlohmann::json::parse(row[16].as<std::string>(), nullptr, false);
         if (!row[17].is_null()) {
-          c.connection_secret = from_hex(row[17].as<std::string>());
+          c.connection_secret = hex_decode(row[17].as<std::string>());
         }
       }
       by_draft[c.draft_order_id].push_back(&c);

@@ -33,7 +33,4 @@ class PgExportQueue : public ExportQueue {
   std::unique_ptr<pqxx::connection> conn_;
 };
 
-// A Postgres array literal of plain tokens (uuids, file names, numbers).
-std::string pg_array(const std::vector<std::string>& items);
-
 }  // namespace exportd

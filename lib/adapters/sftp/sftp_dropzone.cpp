@@ -24,9 +24,9 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "adapters/filesystem/filesystem_dropzone.h"
 #include "adapters/sftp/socket_deadlines.h"
 #include "adapters/temp_files.h"
+#include "domain/dropzone_path.h"
 #include "domain/failure.h"
 #include "domain/file_name.h"
 
@@ -519,9 +519,7 @@ void SftpDropzone::authenticate(Session& session) {
 
 WriteResult SftpDropzone::write_file(const std::string& directory, const std::string& name,
                                      std::string_view bytes, WriteOptions options) {
-  if (name.empty() || name.find('/') != std::string::npos || name.front() == '.') {
-    throw Failure(FailureKind::permanent, "invalid file name " + quote(name));
-  }
+  check_file_name(name);
   const std::string dir = normalize_absolute_path(directory);
   const std::string final_path = dir + "/" + name;
   return with_session([&](Call& call) -> WriteResult {
@@ -602,10 +600,8 @@ std::vector<DirectoryEntry> SftpDropzone::list_files(const std::string& director
 
 std::optional<std::string> SftpDropzone::read_file(const std::string& directory,
                                                    const std::string& name, size_t max_bytes) {
+  check_file_name(name);
   const std::string path = normalize_absolute_path(directory) + "/" + name;
-  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
-    throw Failure(FailureKind::permanent, "invalid file name " + quote(name));
-  }
   return with_session([&](Call& call) -> std::optional<std::string> {
     sftp_attributes attributes = call.lstat(path);
     if (attributes == nullptr) {
@@ -651,6 +647,8 @@ std::optional<std::string> SftpDropzone::read_file(const std::string& directory,
 
 bool SftpDropzone::move_file(const std::string& directory, const std::string& name,
                              const std::string& to_directory, const std::string& to_name) {
+  check_file_name(name);
+  check_file_name(to_name);
   const std::string from = normalize_absolute_path(directory) + "/" + name;
   const std::string to = normalize_absolute_path(to_directory) + "/" + to_name;
   return with_session([&](Call& call) {
@@ -665,6 +663,7 @@ bool SftpDropzone::move_file(const std::string& directory, const std::string& na
 }
 
 void SftpDropzone::remove_file(const std::string& directory, const std::string& name) {
+  check_file_name(name);
   const std::string path = normalize_absolute_path(directory) + "/" + name;
   with_session([&](Call& call) {
     if (sftp_unlink(call.sftp(), path.c_str()) != 0 && call.status() != SSH_FX_NO_SUCH_FILE) {

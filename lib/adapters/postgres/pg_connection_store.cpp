@@ -1,0 +1,92 @@
+// Secrets cross the wire hex-encoded (encode/decode in SQL), which keeps
+// bytea handling out of libpqxx's version differences.
+#include "adapters/postgres/pg_connection_store.h"
+
+#include <pqxx/pqxx>
+
+#include "adapters/postgres/pg_encoding.h"
+#include "domain/failure.h"
+
+namespace exportd {
+
+namespace {
+
+StoredConnection from_row(const pqxx::row& row) {
+  return {row[0].as<std::string>(), nlohmann::json::parse(row[1].as<std::string>()),
+          row[2].is_null() ? "" : hex_decode(row[2].as<std::string>()), row[3].as<bool>()};
+}
+
+template <typename Fn>
+auto in_transaction(const std::string& url, Fn&& fn) {
+  try {
+    pqxx::connection conn(url);
+    pqxx::work tx(conn);
+    auto result = fn(tx);
+    tx.commit();
+    return result;
+  } catch (const pqxx::broken_connection& e) {
+    throw Failure(FailureKind::transient, "cannot reach the database: " + std::string(e.what()));
+  } catch (const pqxx::sql_error& e) {
+    throw Failure(FailureKind::transient, "database error: " + std::string(e.what()));
+  }
+}
+
+[[noreturn]] void no_org(const std::string& slug) {
+  throw Failure(FailureKind::bad_config, "there is no org with slug '" + slug + "'");
+}
+
+}  // namespace
+
+PgConnectionStore::PgConnectionStore(std::string database_url)
+    : database_url_(std::move(database_url)) {}
+
+StoredConnection PgConnectionStore::save(const std::string& org_slug,
+                                         const nlohmann::json& config,
+                                         const std::optional<std::string>& sealed_secret) {
+  return in_transaction(database_url_, [&](pqxx::work& tx) {
+    const auto rows = tx.exec_params(
+        "INSERT INTO erp_connections (org_id, connector_type, config, secret, is_active)"
+        " SELECT o.id, 'DROPZONE_JSON_V1', $2::jsonb, decode($3, 'hex'), true"
+        "   FROM orgs o WHERE o.slug = $1"
+        " ON CONFLICT (org_id, connector_type) DO UPDATE"
+        "   SET config = EXCLUDED.config, is_active = true,"
+        "       secret = CASE WHEN $4 THEN EXCLUDED.secret ELSE erp_connections.secret END"
+        " RETURNING id, config::text, encode(secret, 'hex'), is_active",
+        org_slug, config.dump(), sealed_secret ? hex_encode(*sealed_secret) : std::string(),
+        sealed_secret.has_value());
+    if (rows.empty()) {
+      no_org(org_slug);
+    }
+    return from_row(rows[0]);
+  });
+}
+
+StoredConnection PgConnectionStore::load(const std::string& org_slug) {
+  return in_transaction(database_url_, [&](pqxx::work& tx) {
+    const auto rows = tx.exec_params(
+        "SELECT c.id, c.config::text, encode(c.secret, 'hex'), c.is_active"
+        "  FROM orgs o LEFT JOIN erp_connections c"
+        "    ON c.org_id = o.id AND c.connector_type = 'DROPZONE_JSON_V1'"
+        " WHERE o.slug = $1",
+        org_slug);
+    if (rows.empty()) {
+      no_org(org_slug);
+    }
+    if (rows[0][0].is_null()) {
+      throw Failure(FailureKind::bad_config,
+                    "org '" + org_slug + "' has no connection (create one with 'connection set')");
+    }
+    return from_row(rows[0]);
+  });
+}
+
+void PgConnectionStore::record_test(const std::string& connection_id, bool success) {
+  in_transaction(database_url_, [&](pqxx::work& tx) {
+    tx.exec_params(
+        "UPDATE erp_connections SET last_test_at = now(), last_test_success = $2 WHERE id = $1",
+        connection_id, success);
+    return 0;
+  });
+}
+
+}  // namespace exportd

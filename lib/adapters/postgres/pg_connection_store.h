@@ -1,0 +1,23 @@
+// ConnectionStore on PostgreSQL: one short transaction per call.
+#pragma once
+
+#include <string>
+
+#include "ports/connection_store.h"
+
+namespace exportd {
+
+class PgConnectionStore : public ConnectionStore {
+ public:
+  explicit PgConnectionStore(std::string database_url);
+
+  StoredConnection save(const std::string& org_slug, const nlohmann::json& config,
+                        const std::optional<std::string>& sealed_secret) override;
+  StoredConnection load(const std::string& org_slug) override;
+  void record_test(const std::string& connection_id, bool success) override;
+
+ private:
+  std::string database_url_;
+};
+
+}  // namespace exportd
