@@ -29,6 +29,17 @@ std::string random_token() {
   return std::to_string(random()) + std::to_string(random());
 }
 
+bool has_stored_secret(ConnectionStore& store, const std::string& org_slug) {
+  try {
+    return !store.load(org_slug).sealed_secret.empty();
+  } catch (const Failure& e) {
+    if (e.kind() == FailureKind::bad_config) {
+      return false;  // no connection yet
+    }
+    throw;
+  }
+}
+
 }  // namespace
 
 std::string set_connection(ConnectionStore& store, const ConnectionSetRequest& request,
@@ -58,12 +69,12 @@ std::string set_connection(ConnectionStore& store, const ConnectionSetRequest& r
     }
     sealed = secret_box().seal(secret_payload(settings, *request.secret));
   }
-  const StoredConnection stored = store.save(request.org_slug, config, sealed);
-  if (settings.mode == DropzoneMode::sftp && settings.auth == "password" &&
-      stored.sealed_secret.empty()) {
+  if (settings.mode == DropzoneMode::sftp && settings.auth == "password" && !sealed &&
+      !has_stored_secret(store, request.org_slug)) {
     throw Failure(FailureKind::bad_config,
-                  "stored, but auth 'password' needs a password: run again with --password-stdin");
+                  "auth 'password' needs the password: give it with --password-stdin");
   }
+  store.save(request.org_slug, config, sealed);
   std::string summary = "stored the " +
                         std::string(settings.mode == DropzoneMode::sftp ? "sftp" : "filesystem") +
                         " connection of '" + request.org_slug + "'";
