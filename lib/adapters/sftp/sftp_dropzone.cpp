@@ -524,9 +524,9 @@ WriteResult SftpDropzone::write_file(const std::string& directory, const std::st
   const std::string final_path = dir + "/" + name;
   return with_session([&](Call& call) -> WriteResult {
     call.sweep_stale_temp_files(dir);
-    if (call.exists(final_path)) {
-      return {final_path, true};
-    }
+    // No existence check up front: the exclusive create (direct writes) or
+    // the rename (temp writes) fails when the final name exists, and the
+    // name is checked then. One round trip less on every delivery.
     const std::string write_path =
         options.atomic ? dir + "/" + temp_file_name(name, new_temp_token()) : final_path;
     const int flags = O_WRONLY | O_CREAT | O_EXCL;
