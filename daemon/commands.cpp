@@ -108,8 +108,8 @@ int check_config(const DaemonConfig& config) {
   return kOk;
 }
 
-int connection_set(const DaemonConfig& config, const std::string& org_slug,
-                   const std::string& file, bool password_stdin) {
+int connection_set(const DaemonConfig& config, const std::string& org_slug, const std::string& file,
+                   bool password_stdin) {
   std::ifstream in(file);
   if (!in) {
     throw Failure(FailureKind::bad_config, "cannot read '" + file + "'");
@@ -130,13 +130,10 @@ int connection_set(const DaemonConfig& config, const std::string& org_slug,
   }
   std::unique_ptr<SecretBox> box;
   PgConnectionStore store(config.database_url);
-  std::cout << set_connection(store, request, config.filesystem_roots,
-                              [&]() -> const SecretBox& {
-                                box = SecretBox::from_key_file(
-                                    secret_key_path(config.secrets_key_file));
-                                return *box;
-                              })
-            << "\n";
+  std::cout << set_connection(store, request, config.filesystem_roots, [&]() -> const SecretBox& {
+    box = SecretBox::from_key_file(secret_key_path(config.secrets_key_file));
+    return *box;
+  }) << "\n";
   return kOk;
 }
 

@@ -17,8 +17,8 @@ enum ExitCode { kOk = 0, kRuntimeFailure = 1, kBadConfig = 2, kRefused = 3 };
 int run_daemon(const std::string& config_path, bool config_path_given);
 int migrate(const DaemonConfig& config);
 int check_config(const DaemonConfig& config);
-int connection_set(const DaemonConfig& config, const std::string& org_slug,
-                   const std::string& file, bool password_stdin);
+int connection_set(const DaemonConfig& config, const std::string& org_slug, const std::string& file,
+                   bool password_stdin);
 int connection_test(const DaemonConfig& config, const std::string& org_slug);
 
 // Loads the configuration; a missing default file means defaults plus

@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "domain/file_name.h"
@@ -60,7 +62,28 @@ std::optional<TempOwner> temp_owner(std::string_view name) {
   }
 }
 
+std::mutex in_progress_mutex;
+std::multiset<std::string>& in_progress() {
+  static std::multiset<std::string> names;
+  return names;
+}
+
+bool is_in_progress(std::string_view name) {
+  std::lock_guard lock(in_progress_mutex);
+  return in_progress().contains(std::string(name));
+}
+
 }  // namespace
+
+TempFileInProgress::TempFileInProgress(std::string name) : name_(std::move(name)) {
+  std::lock_guard lock(in_progress_mutex);
+  in_progress().insert(name_);
+}
+
+TempFileInProgress::~TempFileInProgress() {
+  std::lock_guard lock(in_progress_mutex);
+  in_progress().erase(in_progress().find(name_));
+}
 
 std::string new_temp_token() {
   return host_tag() + "-" + std::to_string(::getpid()) + "-" + random_hex(8);
@@ -72,7 +95,10 @@ bool is_abandoned_temp_file(std::string_view name, std::chrono::system_clock::ti
     return false;
   }
   if (const auto owner = temp_owner(name); owner && owner->host == host_tag()) {
-    if (owner->pid != ::getpid() && ::kill(owner->pid, 0) != 0 && errno == ESRCH) {
+    if (owner->pid == ::getpid()) {
+      return !is_in_progress(name);
+    }
+    if (::kill(owner->pid, 0) != 0 && errno == ESRCH) {
       return true;
     }
   }

@@ -12,9 +12,23 @@ namespace exportd {
 // "{host tag}-{pid}-{8 random hex digits}", the token inside temp_file_name.
 std::string new_temp_token();
 
+// Marks a temp file name as being written by this process for the guard's
+// lifetime, so sweeps leave it alone.
+class TempFileInProgress {
+ public:
+  explicit TempFileInProgress(std::string name);
+  ~TempFileInProgress();
+  TempFileInProgress(const TempFileInProgress&) = delete;
+  TempFileInProgress& operator=(const TempFileInProgress&) = delete;
+
+ private:
+  std::string name_;
+};
+
 // True when the temp file `name`, last modified at `modified`, was left by a
-// writer that is gone: a dead process on this host, or any writer once the
-// file is an hour old (a writer on another host cannot be asked).
+// writer that is gone: this process when no write of it is in progress (a
+// broken session left it), a dead process on this host, or any writer once
+// the file is an hour old (a writer on another host cannot be asked).
 bool is_abandoned_temp_file(std::string_view name, std::chrono::system_clock::time_point modified,
                             std::chrono::system_clock::time_point now);
 

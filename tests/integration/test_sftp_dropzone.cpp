@@ -125,22 +125,23 @@ TEST_CASE("sftp: missing export directories are created, abandoned temps swept",
   const std::string dir = base + "/deep/exports";
   fs::create_directories(dir);
   run_capture({.argv = {"chown", "-R", server().user(), base}});
-  // A temp file of a writer on this host that is gone (pid 1 never writes ours,
-  // so take a pid that does not exist), and one of a live writer.
-  pid_t dead = 4000000;
+  // Temp files of this host: a writer that is gone (a pid that cannot exist),
+  // one of ours that a broken session left, one of ours being written now.
   const auto token = new_temp_token();
-  const auto live_token =
-      token.substr(0, token.find('-')) + "-" + std::to_string(::getpid()) + "-abcdef01";
-  const auto dead_token =
-      token.substr(0, token.find('-')) + "-" + std::to_string(dead) + "-abcdef01";
-  std::ofstream(dir + "/" + temp_file_name("a.json", dead_token)) << "partial";
-  std::ofstream(dir + "/" + temp_file_name("b.json", live_token)) << "in progress";
+  const auto host = token.substr(0, token.find('-'));
+  const auto ours = host + "-" + std::to_string(::getpid());
+  const auto dead = temp_file_name("a.json", host + "-4000000-abcdef01");
+  const auto left = temp_file_name("b.json", ours + "-abcdef02");
+  const auto writing = temp_file_name("c.json", ours + "-abcdef03");
+  for (const auto& name : {dead, left, writing}) {
+    std::ofstream(dir + "/" + name) << "partial";
+  }
+  const TempFileInProgress in_progress(writing);
 
   SftpDropzone dz(settings_for(server()), options(), deadlines);
-  dz.write_file(dir, "c.json", "{}", {});
+  dz.write_file(dir, "d.json", "{}", {});
   dz.write_file(base + "/new/sub", "d.json", "{}", {});
-  CHECK(names_in(dir) ==
-        std::vector<std::string>{"." + std::string("b.json.") + live_token + ".tmp", "c.json"});
+  CHECK(names_in(dir) == std::vector<std::string>{writing, "d.json"});
   CHECK(fs::exists(base + "/new/sub/d.json"));
 }
 

@@ -179,6 +179,7 @@ WriteResult FilesystemDropzone::write_file(const std::string& directory, const s
 
   const std::string write_name = options.atomic ? temp_file_name(name, new_temp_token()) : name;
   const std::string write_path = dir_path + "/" + write_name;
+  const TempFileInProgress in_progress(write_name);
   Fd file(io_, io_.openat(dir.get(), write_name.c_str(),
                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640));
   if (file.get() < 0) {

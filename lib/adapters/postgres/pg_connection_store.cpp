@@ -40,8 +40,7 @@ auto in_transaction(const std::string& url, Fn&& fn) {
 PgConnectionStore::PgConnectionStore(std::string database_url)
     : database_url_(std::move(database_url)) {}
 
-StoredConnection PgConnectionStore::save(const std::string& org_slug,
-                                         const nlohmann::json& config,
+StoredConnection PgConnectionStore::save(const std::string& org_slug, const nlohmann::json& config,
                                          const std::optional<std::string>& sealed_secret) {
   return in_transaction(database_url_, [&](pqxx::work& tx) {
     const auto rows = tx.exec_params(

@@ -197,7 +197,9 @@ struct SftpDropzone::Session {
 
   bool connected() const {
     return ssh != nullptr && ssh_is_connected(ssh) != 0 &&
-           (sftp == nullptr || ssh_channel_is_open(sftp->channel) != 0);
+           (ssh_get_status(ssh) & (SSH_CLOSED | SSH_CLOSED_ERROR)) == 0 &&
+           (sftp == nullptr ||
+            (ssh_channel_is_open(sftp->channel) != 0 && ssh_channel_is_eof(sftp->channel) == 0));
   }
 };
 
@@ -210,7 +212,14 @@ class SftpDropzone::Call {
         s_(session),
         guard_(owner.deadlines_.arm(session.watch_fd, owner.options_.operation_timeout)) {}
 
-  sftp_session sftp() const { return s_.sftp; }
+  // The handle for the next SFTP request. libssh keeps the last status
+  // until another status reply arrives, so it is cleared here: a request
+  // that fails without any reply (the session broke) must not be judged by
+  // an older request's status.
+  sftp_session sftp() const {
+    s_.sftp->errnum = SSH_FX_OK;
+    return s_.sftp;
+  }
   Session& session() const { return s_; }
 
   // The SFTP status of the last failed call; 0 when the session itself broke.
@@ -253,7 +262,7 @@ class SftpDropzone::Call {
 
   // Attributes of `path` without following a symlink; nullptr when missing.
   sftp_attributes lstat(const std::string& path) const {
-    sftp_attributes attributes = sftp_lstat(s_.sftp, path.c_str());
+    sftp_attributes attributes = sftp_lstat(sftp(), path.c_str());
     if (attributes == nullptr && status() != SSH_FX_NO_SUCH_FILE &&
         status() != SSH_FX_NO_SUCH_PATH) {
       fail("cannot check " + quote(path));
@@ -276,7 +285,7 @@ class SftpDropzone::Call {
         continue;
       }
       walked += "/" + part;
-      if (sftp_mkdir(s_.sftp, walked.c_str(), 0750) != 0) {
+      if (sftp_mkdir(sftp(), walked.c_str(), 0750) != 0) {
         sftp_attributes attributes = lstat(walked);
         const bool is_directory =
             attributes != nullptr && attributes->type == SSH_FILEXFER_TYPE_DIRECTORY;
@@ -291,11 +300,11 @@ class SftpDropzone::Call {
   // Lists `directory`, calling `visit` with each entry's attributes.
   template <typename Visit>
   void list(const std::string& directory, Visit&& visit) const {
-    sftp_dir dir = sftp_opendir(s_.sftp, directory.c_str());
+    sftp_dir dir = sftp_opendir(sftp(), directory.c_str());
     if (dir == nullptr) {
       fail("cannot list " + quote(directory));
     }
-    while (sftp_attributes attributes = sftp_readdir(s_.sftp, dir)) {
+    while (sftp_attributes attributes = sftp_readdir(sftp(), dir)) {
       visit(*attributes);
       sftp_attributes_free(attributes);
     }
@@ -323,7 +332,7 @@ class SftpDropzone::Call {
       return;  // the write that follows reports a broken directory properly
     }
     for (const auto& name : abandoned) {
-      sftp_unlink(s_.sftp, (directory + "/" + name).c_str());
+      sftp_unlink(sftp(), (directory + "/" + name).c_str());
     }
   }
 
@@ -369,6 +378,7 @@ auto SftpDropzone::with_session(Fn&& operation) {
     std::optional<SessionLost> lost;
     try {
       Call call(*this, *session_);
+      remove_orphaned_temp_files(call);
       return operation(call);
     } catch (const SessionLost& e) {
       lost.emplace(e);
@@ -382,6 +392,16 @@ auto SftpDropzone::with_session(Fn&& operation) {
 
 void SftpDropzone::connect() {
   with_session([](Call&) { return 0; });
+}
+
+void SftpDropzone::remove_orphaned_temp_files(Call& call) {
+  while (!orphaned_temp_files_.empty()) {
+    if (sftp_unlink(call.sftp(), orphaned_temp_files_.back().c_str()) != 0 &&
+        call.status() != SSH_FX_NO_SUCH_FILE) {
+      call.fail("cannot remove " + quote(orphaned_temp_files_.back()));
+    }
+    orphaned_temp_files_.pop_back();
+  }
 }
 
 std::unique_ptr<SftpDropzone::Session> SftpDropzone::open_session() {
@@ -527,8 +547,9 @@ WriteResult SftpDropzone::write_file(const std::string& directory, const std::st
     // No existence check up front: the exclusive create (direct writes) or
     // the rename (temp writes) fails when the final name exists, and the
     // name is checked then. One round trip less on every delivery.
-    const std::string write_path =
-        options.atomic ? dir + "/" + temp_file_name(name, new_temp_token()) : final_path;
+    const std::string write_name = options.atomic ? temp_file_name(name, new_temp_token()) : name;
+    const std::string write_path = dir + "/" + write_name;
+    const TempFileInProgress in_progress(write_name);
     const int flags = O_WRONLY | O_CREAT | O_EXCL;
     sftp_file file = sftp_open(call.sftp(), write_path.c_str(), flags, 0640);
     if (file == nullptr &&
@@ -537,7 +558,10 @@ WriteResult SftpDropzone::write_file(const std::string& directory, const std::st
       file = sftp_open(call.sftp(), write_path.c_str(), flags, 0640);
     }
     if (file == nullptr) {
-      if (!options.atomic && call.status() != 0 && call.exists(final_path)) {
+      if (call.status() == 0) {
+        // The server may have created the file before the session broke.
+        orphaned_temp_files_.push_back(write_path);
+      } else if (!options.atomic && call.exists(final_path)) {
         return {final_path, true};
       }
       call.fail("cannot create " + quote(write_path));
@@ -545,17 +569,20 @@ WriteResult SftpDropzone::write_file(const std::string& directory, const std::st
     try {
       for (size_t offset = 0; offset < bytes.size();) {
         const size_t chunk = std::min(kWriteChunk, bytes.size() - offset);
+        call.sftp();
         const ssize_t n = sftp_write(file, bytes.data() + offset, chunk);
         if (n <= 0) {
           call.fail("cannot write " + quote(write_path));
         }
         offset += static_cast<size_t>(n);
       }
+      call.sftp();
       if (options.sync && call.session().fsync_supported && sftp_fsync(file) != 0) {
         call.fail("cannot fsync " + quote(write_path));
       }
       sftp_file closing = file;
       file = nullptr;
+      call.sftp();
       if (sftp_close(closing) != SSH_NO_ERROR) {
         call.fail("cannot close " + quote(write_path));
       }
@@ -573,8 +600,13 @@ WriteResult SftpDropzone::write_file(const std::string& directory, const std::st
       if (file != nullptr) {
         sftp_close(file);
       }
-      if (call.session().connected()) {
-        sftp_unlink(call.sftp(), write_path.c_str());
+      // A temp file (or a partial direct write) that cannot be removed now
+      // is removed first thing on the next session: our process still
+      // lives, so no sweep would take it, and a partial direct write must
+      // not pass for a delivery.
+      if (!call.session().connected() || (sftp_unlink(call.sftp(), write_path.c_str()) != 0 &&
+                                          call.status() != SSH_FX_NO_SUCH_FILE)) {
+        orphaned_temp_files_.push_back(write_path);
       }
       throw;
     }
@@ -625,6 +657,7 @@ std::optional<std::string> SftpDropzone::read_file(const std::string& directory,
     std::string bytes(max_bytes + 1, '\0');
     size_t used = 0;
     while (used < bytes.size()) {
+      call.sftp();
       const ssize_t n =
           sftp_read(file, bytes.data() + used, std::min(kWriteChunk, bytes.size() - used));
       if (n < 0) {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "domain/connection_settings.h"
 #include "ports/dropzone.h"
@@ -58,12 +59,15 @@ class SftpDropzone : public Dropzone {
   void verify_host_key(Session& session);
   void authenticate(Session& session);
   void drop_session();
+  // Temp files a broken session could not remove, removed on the next one.
+  void remove_orphaned_temp_files(Call& call);
   std::string endpoint() const;
 
   ConnectionSettings settings_;
   SftpOptions options_;
   SocketDeadlines& deadlines_;
   std::unique_ptr<Session> session_;
+  std::vector<std::string> orphaned_temp_files_;
 };
 
 }  // namespace exportd
