@@ -92,27 +92,12 @@ long long count_sent(pqxx::connection& conn, const std::string& org_id = "") {
       .as<long long>();
 }
 
-exportd::ConnectionSettings sftp_settings(const SshdServer& sshd, const std::string& dir) {
-  exportd::ConnectionSettings s;
-  s.mode = exportd::DropzoneMode::sftp;
-  s.host = "127.0.0.1";
-  s.port = sshd.port();
-  s.username = sshd.user();
-  s.auth = "publickey";
-  s.private_key_path = sshd.ed25519_key();
-  s.host_key_sha256 = sshd.host_key_sha256();
-  s.export_path = dir;
-  s.ack_path = dir + "/acks";
-  return s;
-}
-
 // The baseline: one session writing files in a loop (existence check, open,
 // write, close, rename: what a careful single-threaded client does).
 double sftp_loop_files_per_second(const SshdServer& sshd, const std::string& dir, int files,
                                   size_t bytes) {
   exportd::SocketDeadlines deadlines;
-  exportd::SftpDropzone dropzone(sftp_settings(sshd, dir), {.known_hosts_path = "/dev/null"},
-                                 deadlines);
+  exportd::SftpDropzone dropzone(sshd.settings(dir), {.known_hosts_path = "/dev/null"}, deadlines);
   dropzone.connect();
   const std::string body(bytes, 'x');
   const auto start = Clock::now();
@@ -125,17 +110,13 @@ double sftp_loop_files_per_second(const SshdServer& sshd, const std::string& dir
 void run_sftp_part(const Options& o, const std::string& dir, const std::string& url,
                    const std::string& config) {
   SshdServer sshd;
-  const std::string base = sshd.data_dir() + "/baseline";
-  const std::string exports = sshd.data_dir() + "/exports";
-  for (const auto& d : {base, exports}) {
-    fs::create_directories(d);
-    run_capture({.argv = {"chown", sshd.user(), d}});
-  }
+  const std::string base = sshd.user_dir("baseline");
+  const std::string exports = sshd.user_dir("exports");
   std::printf("baseline one sftp session, write loop (no fsync):    %8.0f files/s\n",
               sftp_loop_files_per_second(sshd, base, o.sftp_exports, 3000));
 
   const auto org = seed_org(url, "bench-sftp", dir + "/dropzone/unused", dir + "/dropzone/unused");
-  const auto settings = sftp_settings(sshd, exports);
+  const auto settings = sshd.settings(exports);
   std::ofstream(dir + "/sftp.json")
       << R"({"mode":"sftp","host":"127.0.0.1","port":)" << settings.port << R"(,"username":")"
       << settings.username << R"(","auth":"publickey","private_key_path":")"

@@ -24,13 +24,8 @@ SshdServer& server() {
   return sshd;
 }
 
-// A directory below the server's data dir, owned by the SFTP user.
 std::string remote_dir(const std::string& name) {
-  static int counter = 0;
-  const std::string dir = server().data_dir() + "/" + name + "-" + std::to_string(++counter);
-  fs::create_directories(dir);
-  run_capture({.argv = {"chown", server().user(), dir}});
-  return dir;
+  return server().user_dir(name);
 }
 
 std::string sftp_settings(const std::string& auth, const std::string& host_key,

@@ -28,25 +28,11 @@ SshdServer& server() {
 }
 
 ConnectionSettings settings_for(const SshdServer& sshd) {
-  ConnectionSettings s;
-  s.mode = DropzoneMode::sftp;
-  s.host = "127.0.0.1";
-  s.port = sshd.port();
-  s.username = sshd.user();
-  s.auth = "publickey";
-  s.private_key_path = sshd.ed25519_key();
-  s.host_key_sha256 = sshd.host_key_sha256();
-  s.connect_timeout_s = 5;
-  return s;
+  return sshd.settings();
 }
 
-// A fresh directory below the server's data dir, owned by the SFTP user.
 std::string fresh_remote_dir(const std::string& name) {
-  static int counter = 0;
-  const std::string dir = server().data_dir() + "/" + name + "-" + std::to_string(++counter);
-  fs::create_directories(dir);
-  run_capture({.argv = {"chown", server().user(), dir}});
-  return dir;
+  return server().user_dir(name);
 }
 
 std::string slurp(const std::string& path) {

@@ -187,4 +187,26 @@ std::string SshdServer::host_public_key_line() const {
   return type + " " + key;
 }
 
+std::string SshdServer::user_dir(const std::string& name) {
+  const std::string dir = data_dir_ + "/" + name + "-" + std::to_string(++user_dirs_);
+  fs::create_directories(dir);
+  run_capture({.argv = {"chown", user_, dir}});
+  return dir;
+}
+
+ConnectionSettings SshdServer::settings(const std::string& export_path) const {
+  ConnectionSettings s;
+  s.mode = DropzoneMode::sftp;
+  s.host = "127.0.0.1";
+  s.port = port_;
+  s.username = user_;
+  s.auth = "publickey";
+  s.private_key_path = ed25519_key_;
+  s.host_key_sha256 = host_key_sha256_;
+  s.export_path = export_path;
+  s.ack_path = export_path + "/acks";
+  s.connect_timeout_s = 5;
+  return s;
+}
+
 }  // namespace exportd::testing

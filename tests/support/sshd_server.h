@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "domain/connection_settings.h"
+
 namespace exportd::testing {
 
 class Process;
@@ -42,6 +44,10 @@ class SshdServer {
   const std::string& key_passphrase() const { return key_passphrase_; }
   // A directory the SFTP user owns; remote paths below it are local paths.
   const std::string& data_dir() const { return data_dir_; }
+  // A new directory below data_dir(), owned by the SFTP user.
+  std::string user_dir(const std::string& name);
+  // Settings for this server: publickey (ed25519), host key pinned.
+  ConnectionSettings settings(const std::string& export_path = "/") const;
 
  private:
   std::string dir_;
@@ -55,6 +61,7 @@ class SshdServer {
   std::string protected_key_;
   std::string key_passphrase_ = "correct horse battery";
   int port_ = 0;
+  int user_dirs_ = 0;
   std::unique_ptr<Process> sshd_;
 };
 

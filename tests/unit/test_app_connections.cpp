@@ -12,6 +12,7 @@
 #include "domain/connection_settings.h"
 #include "domain/failure.h"
 #include "tests/fakes/fake_export_queue.h"
+#include "tests/support/failure_kind.h"
 #include "tests/support/process.h"
 
 using namespace exportd;
@@ -24,16 +25,6 @@ std::array<unsigned char, SecretBox::kKeyBytes> key_of(unsigned char fill) {
   std::array<unsigned char, SecretBox::kKeyBytes> key{};
   key.fill(fill);
   return key;
-}
-
-FailureKind kind_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Failure& e) {
-    return e.kind();
-  }
-  FAIL("no Failure thrown");
-  return FailureKind::transient;
 }
 
 class FakeConnectionStore : public ConnectionStore {

@@ -11,9 +11,11 @@
 
 #include "adapters/filesystem/filesystem_dropzone.h"
 #include "domain/failure.h"
+#include "tests/support/failure_kind.h"
 #include "tests/support/process.h"
 
 using namespace exportd;
+using namespace exportd::testing;
 namespace fs = std::filesystem;
 
 namespace {
@@ -38,16 +40,6 @@ std::vector<std::string> names_in(const fs::path& dir) {
   }
   std::sort(names.begin(), names.end());
   return names;
-}
-
-FailureKind kind_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Failure& e) {
-    return e.kind();
-  }
-  FAIL("no Failure thrown");
-  return FailureKind::transient;
 }
 
 // Fails one chosen call with one errno, once or always.
