@@ -9,11 +9,13 @@
 
 #include "adapters/filesystem/filesystem_dropzone.h"
 #include "adapters/postgres/migrator.h"
+#include "adapters/postgres/pg_ack_store.h"
 #include "adapters/postgres/pg_connection_store.h"
 #include "adapters/postgres/pg_export_queue.h"
 #include "adapters/postgres/pg_wakeup_listener.h"
 #include "adapters/sftp/sftp_dropzone.h"
 #include "adapters/sftp/socket_deadlines.h"
+#include "app/ack_poller.h"
 #include "app/connection_admin.h"
 #include "app/connection_health.h"
 #include "app/dropzone_cache.h"
@@ -188,6 +190,15 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
       health);
   pool.start();
   PgWakeupListener listener(config.database_url, [&] { pool.wake(); });
+  const AckPollerOptions ack_options{
+      .poll_interval = std::chrono::seconds(config.ack_poll_interval_s),
+      .max_file_bytes = static_cast<size_t>(config.ack_max_file_bytes)};
+  DropzoneCache ack_dropzones(filesystem, remote_dropzones(config, deadlines),
+                              secret_opener(config), ack_options.threads);
+  AckPoller acks(
+      ack_options, [&](int) { return std::make_unique<PgAckStore>(config.database_url); },
+      ack_dropzones, health);
+  acks.start();
   log_event(
       Level::info, "daemon started",
       {{"version", EXPORTD_VERSION}, {"workers", config.export_workers}, {"pid", ::getpid()}});
@@ -206,8 +217,10 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
   listener.stop();
   // A call hanging on a silent server must not hold up the exit.
   pool.request_stop();
+  acks.request_stop();
   deadlines.abort_all();
   pool.stop();
+  acks.stop();
   log_event(Level::info, "daemon stopped", {{"delivered", pool.delivered()}});
   return kOk;
 }

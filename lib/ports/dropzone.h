@@ -57,7 +57,9 @@ class Dropzone {
                                                const std::string& name, size_t max_bytes) = 0;
 
   // Moves `directory/name` to `to_directory/to_name` without ever replacing a
-  // file: returns false, and moves nothing, when the target exists.
+  // file: returns false, and moves nothing, when the target exists. Not
+  // flushed: callers record what a move means before making it, so a move a
+  // power cut undoes only means the file is looked at again.
   virtual bool move_file(const std::string& directory, const std::string& name,
                          const std::string& to_directory, const std::string& to_name) = 0;
 

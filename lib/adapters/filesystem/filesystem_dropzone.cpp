@@ -297,9 +297,6 @@ bool FilesystemDropzone::move_file(const std::string& directory, const std::stri
     fail(errno, "cannot move " + quoted(normalize_absolute_path(directory) + "/" + name) + " to " +
                     quoted(normalize_absolute_path(to_directory) + "/" + to_name));
   }
-  if (io_.fsync(to.get()) != 0 || io_.fsync(from.get()) != 0) {
-    fail(errno, "cannot fsync after moving " + quoted(name));
-  }
   return true;
 }
 

@@ -1,0 +1,222 @@
+// A batch of answers is recorded with a handful of set-based statements over
+// one JSON parameter (jsonb_to_recordset), so thousands of files cost a few
+// round trips, not several per file.
+#include "adapters/postgres/pg_ack_store.h"
+
+#include "adapters/postgres/pg_encoding.h"
+#include "domain/failure.h"
+
+namespace exportd {
+
+namespace {
+
+// Advisory lock class for "one ack poller per connection".
+constexpr int kAckPollLock = 7341;
+
+const char* disposition_name(AckDisposition d) {
+  return d == AckDisposition::processed ? "processed" : "error";
+}
+
+}  // namespace
+
+PgAckStore::PgAckStore(std::string database_url) : database_url_(std::move(database_url)) {}
+
+template <typename Fn>
+auto PgAckStore::run(Fn&& fn) {
+  try {
+    if (!conn_ || !conn_->is_open()) {
+      conn_ = std::make_unique<pqxx::connection>(database_url_);
+    }
+    return fn(*conn_);
+  } catch (const pqxx::broken_connection& e) {
+    conn_.reset();  // its advisory locks went with it
+    throw Failure(FailureKind::transient, "database connection lost: " + std::string(e.what()));
+  } catch (const pqxx::sql_error& e) {
+    throw Failure(FailureKind::transient, "database error: " + std::string(e.what()));
+  }
+}
+
+std::vector<AckConnection> PgAckStore::active_connections() {
+  return run([](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    std::vector<AckConnection> out;
+    for (const auto& row :
+         tx.exec("SELECT id, config::text, encode(secret, 'hex') FROM erp_connections"
+                 " WHERE is_active AND connector_type = 'DROPZONE_JSON_V1' ORDER BY id")) {
+      out.push_back({row[0].as<std::string>(),
+                     nlohmann::json::parse(row[1].as<std::string>(), nullptr, false),
+                     row[2].is_null() ? "" : hex_decode(row[2].as<std::string>())});
+    }
+    return out;
+  });
+}
+
+bool PgAckStore::try_claim_connection(const std::string& connection_id) {
+  return run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    return tx
+        .exec_params1("SELECT pg_try_advisory_lock($1, hashtext($2))", kAckPollLock,
+                      connection_id)[0]
+        .as<bool>();
+  });
+}
+
+void PgAckStore::release_connection(const std::string& connection_id) {
+  run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec_params("SELECT pg_advisory_unlock($1, hashtext($2))", kAckPollLock, connection_id);
+    return 0;
+  });
+}
+
+std::optional<AckTarget> PgAckStore::find_export(const std::string& connection_id,
+                                                 const AckName& name) {
+  return run([&](pqxx::connection& c) -> std::optional<AckTarget> {
+    pqxx::nontransaction tx(c);
+    const auto rows = name.by_draft_id
+                          ? tx.exec_params(
+                                "SELECT id, status::text FROM erp_exports"
+                                " WHERE erp_connection_id = $1 AND draft_order_id = $2::uuid"
+                                " ORDER BY status = 'SENT' DESC, sent_at DESC NULLS LAST,"
+                                "          created_at DESC LIMIT 1",
+                                connection_id, name.reference)
+                          : tx.exec_params(
+                                "SELECT id, status::text FROM erp_exports"
+                                " WHERE erp_connection_id = $1 AND file_name = $2",
+                                connection_id, name.reference + ".json");
+    if (rows.empty()) {
+      return std::nullopt;
+    }
+    return AckTarget{rows[0][0].as<std::string>(), rows[0][1].as<std::string>()};
+  });
+}
+
+AckStore::BatchResult PgAckStore::record(const std::string& connection_id,
+                                         const std::vector<AckFileRecord>& files) {
+  nlohmann::json items = nlohmann::json::array();
+  for (size_t i = 0; i < files.size(); ++i) {
+    const auto& f = files[i];
+    nlohmann::json item = {{"idx", i},
+                           {"file_name", f.file_name},
+                           {"byte_size", f.byte_size},
+                           {"sha256", f.sha256_hex},
+                           {"verdict", f.verdict},
+                           {"reason", f.reason},
+                           {"export_id", f.export_id ? nlohmann::json(*f.export_id) : nullptr},
+                           {"disposition", disposition_name(f.disposition)}};
+    if (f.content) {
+      const bool acked = f.content->kind == AckKind::ack;
+      item["status"] = acked ? "ACKED" : "FAILED";
+      item["erp_order_id"] = acked ? nlohmann::json(f.content->erp_order_id) : nullptr;
+      item["error_json"] = acked ? nlohmann::json(nullptr) : f.content->error;
+    }
+    items.push_back(std::move(item));
+  }
+  return run([&](pqxx::connection& c) {
+    BatchResult out{std::vector<RecordResult>(files.size(), RecordResult::recorded),
+                    std::vector<AckDisposition>(files.size())};
+    for (size_t i = 0; i < files.size(); ++i) {
+      out.dispositions[i] = files[i].disposition;
+    }
+    pqxx::work tx(c);
+    const std::string batch = items.dump();
+    for (const auto& row : tx.exec_params(
+             "SELECT v.idx, a.disposition"
+             "  FROM jsonb_to_recordset($2::jsonb) AS v(idx int, file_name text, sha256 text)"
+             "  JOIN exportd_ack_files a ON a.erp_connection_id = $1"
+             "   AND a.file_name = v.file_name AND a.sha256 = v.sha256",
+             connection_id, batch)) {
+      const auto i = row[0].as<size_t>();
+      out.results[i] = RecordResult::seen_before;
+      out.dispositions[i] = row[1].as<std::string>() == "processed" ? AckDisposition::processed
+                                                                    : AckDisposition::error;
+    }
+    nlohmann::json applies = nlohmann::json::array();
+    for (size_t i = 0; i < files.size(); ++i) {
+      if (files[i].content && out.results[i] == RecordResult::recorded) {
+        applies.push_back(items[i]);
+        out.results[i] = RecordResult::stale;  // until the update says otherwise
+      }
+    }
+    nlohmann::json audit = nlohmann::json::array();
+    std::vector<std::string> rejected_drafts;
+    if (!applies.empty()) {
+      for (const auto& row : tx.exec_params(
+               "UPDATE erp_exports e"
+               "   SET status = v.status::erp_export_status, erp_order_id = v.erp_order_id,"
+               "       error_json = v.error_json, acked_at = now()"
+               "  FROM jsonb_to_recordset($1::jsonb)"
+               "       AS v(idx int, export_id uuid, status text, erp_order_id text,"
+               "            error_json jsonb)"
+               " WHERE e.id = v.export_id AND e.status = 'SENT'"
+               " RETURNING v.idx, e.org_id, e.draft_order_id, e.id, v.status",
+               applies.dump())) {
+        const auto i = row[0].as<size_t>();
+        out.results[i] = RecordResult::recorded;
+        const bool acked = row[4].as<std::string>() == "ACKED";
+        if (!acked) {
+          rejected_drafts.push_back(row[2].as<std::string>());
+        }
+        nlohmann::json details = {{"file_name", files[i].file_name},
+                                  {"draft_order_id", row[2].as<std::string>()}};
+        if (acked) {
+          details["erp_order_id"] = files[i].content->erp_order_id;
+        } else {
+          details["error"] = files[i].content->error;
+        }
+        audit.push_back({{"org_id", row[1].as<std::string>()},
+                         {"action", acked ? "EXPORT_ACKED" : "EXPORT_REJECTED"},
+                         {"export_id", row[3].as<std::string>()},
+                         {"details", details}});
+      }
+    }
+    if (!rejected_drafts.empty()) {
+      tx.exec_params(
+          "UPDATE draft_orders SET status = 'ERROR' WHERE id = ANY($1::uuid[]) AND status = "
+          "'PUSHED'",
+          pg_array(rejected_drafts));
+    }
+    if (!audit.empty()) {
+      tx.exec_params(
+          "INSERT INTO audit_log (org_id, action, entity_type, entity_id, details)"
+          " SELECT (a->>'org_id')::uuid, a->>'action', 'erp_export', (a->>'export_id')::uuid,"
+          "        a->'details'"
+          "   FROM jsonb_array_elements($1::jsonb) AS a",
+          audit.dump());
+    }
+    nlohmann::json new_records = nlohmann::json::array();
+    for (size_t i = 0; i < files.size(); ++i) {
+      if (out.results[i] == RecordResult::recorded) {
+        new_records.push_back(items[i]);
+      }
+    }
+    if (!new_records.empty()) {
+      tx.exec_params(
+          "INSERT INTO exportd_ack_files (erp_connection_id, file_name, byte_size, sha256,"
+          "                               verdict, reason, erp_export_id, disposition)"
+          " SELECT $1, v.file_name, v.byte_size, v.sha256, v.verdict, nullif(v.reason, ''),"
+          "        v.export_id, v.disposition"
+          "   FROM jsonb_to_recordset($2::jsonb)"
+          "        AS v(file_name text, byte_size bigint, sha256 text, verdict text, reason text,"
+          "             export_id uuid, disposition text)"
+          " ON CONFLICT DO NOTHING",
+          connection_id, new_records.dump());
+    }
+    tx.commit();
+    return out;
+  });
+}
+
+void PgAckStore::record_poll(const std::string& connection_id, const std::string& error) {
+  run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    tx.exec_params(
+        "UPDATE erp_connections SET last_ack_poll_at = now(),"
+        "       last_ack_poll_error = nullif($2, '') WHERE id = $1",
+        connection_id, error);
+    tx.commit();
+    return 0;
+  });
+}
+
+}  // namespace exportd

@@ -1,0 +1,374 @@
+// Order within a poll: judge every answer, record the batch (one
+// transaction), then move the files. A crash before the commit leaves files
+// that are judged again; a crash after it leaves files whose record says
+// where they go (RecordResult::seen_before), so nothing is applied twice.
+#include "app/ack_poller.h"
+
+#include <algorithm>
+#include <set>
+
+#include "app/connection_health.h"
+#include "app/logging.h"
+#include "app/sha256.h"
+#include "domain/connection_settings.h"
+#include "domain/failure.h"
+
+namespace exportd {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How often the list of active connections is read again.
+constexpr auto kRefreshEvery = std::chrono::seconds(5);
+// Unique names tried in processed/ and error/ before giving up.
+constexpr int kMaxSuffix = 10000;
+
+std::string subdirectory(const ConnectionSettings& settings, AckDisposition d) {
+  return settings.ack_path + (d == AckDisposition::processed ? "/processed" : "/error");
+}
+
+// "ack_x.json" -> "ack_x.1.json", "ack_x.2.json", ...
+std::string with_suffix(const std::string& name, int n) {
+  const auto dot = name.rfind('.');
+  return dot == std::string::npos
+             ? name + "." + std::to_string(n)
+             : name.substr(0, dot) + "." + std::to_string(n) + name.substr(dot);
+}
+
+std::string move_unique(Dropzone& dropzone, const std::string& directory, const std::string& name,
+                        const std::string& to_directory) {
+  if (dropzone.move_file(directory, name, to_directory, name)) {
+    return name;
+  }
+  for (int n = 1; n <= kMaxSuffix; ++n) {
+    const std::string candidate = with_suffix(name, n);
+    if (dropzone.move_file(directory, name, to_directory, candidate)) {
+      return candidate;
+    }
+  }
+  throw Failure(FailureKind::transient,
+                "cannot find a free name for '" + name + "' in '" + to_directory + "'");
+}
+
+}  // namespace
+
+struct AckPoller::Pending {
+  AckFileRecord record;
+};
+
+AckPoller::AckPoller(AckPollerOptions options, StoreFactory stores, DropzoneCache& dropzones,
+                     ConnectionHealth& health)
+    : options_(options), stores_(std::move(stores)), dropzones_(dropzones), health_(health) {}
+
+AckPoller::~AckPoller() {
+  stop();
+}
+
+void AckPoller::start() {
+  for (int i = 0; i < options_.threads; ++i) {
+    threads_.emplace_back([this, i] { run_thread(i); });
+  }
+}
+
+void AckPoller::request_stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+}
+
+void AckPoller::stop() {
+  request_stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) {
+      t.join();
+    }
+  }
+  threads_.clear();
+}
+
+AckPollSummary AckPoller::poll_once(AckStore& store, Dropzone& dropzone,
+                                    const std::string& connection_id,
+                                    const ConnectionSettings& settings) {
+  AckPollSummary summary;
+  auto files = dropzone.list_files(settings.ack_path);
+  std::sort(files.begin(), files.end(),
+            [](const DirectoryEntry& a, const DirectoryEntry& b) { return a.name < b.name; });
+  std::map<std::string, Seen> previous;
+  {
+    std::lock_guard lock(seen_mutex_);
+    previous = seen_[connection_id];
+  }
+  std::map<std::string, Seen> now_seen;
+  std::vector<Pending> batch;
+  std::set<std::string> exports_in_batch;
+  size_t considered = 0;
+
+  for (const auto& file : files) {
+    const auto name = parse_ack_name(file.name);
+    if (!name) {
+      continue;  // not an answer: left alone
+    }
+    if (considered++ >= options_.max_files_per_poll) {
+      summary.more = true;
+      break;
+    }
+    const Seen seen{file.size, file.modified};
+    now_seen[file.name] = seen;
+    const auto before = previous.find(file.name);
+    const bool settled = before != previous.end() && before->second == seen;
+
+    std::optional<std::string> bytes;
+    try {
+      if (static_cast<size_t>(file.size) <= options_.max_file_bytes) {
+        bytes = dropzone.read_file(settings.ack_path, file.name, options_.max_file_bytes);
+      }
+    } catch (const Failure& e) {
+      if (e.kind() != FailureKind::transient) {
+        // Swapped for a symlink or a special file since the listing: never followed.
+        log_event(Level::warn, "ack file skipped",
+                  {{"connection_id", connection_id}, {"file", file.name}, {"error", e.what()}});
+      }
+      continue;  // gone meanwhile, or unreadable: the next poll sees
+    }
+    AckFileRecord record{.file_name = file.name, .byte_size = file.size};
+    if (!bytes) {
+      if (!settled) {
+        ++summary.unsettled;
+        continue;
+      }
+      record.verdict = "TOO_LARGE";
+      record.reason = "larger than " + std::to_string(options_.max_file_bytes) + " bytes";
+      record.disposition = AckDisposition::error;
+      batch.push_back({std::move(record)});
+    } else {
+      record.sha256_hex = sha256_hex(*bytes);
+      auto parsed = parse_ack_content(name->kind, *bytes);
+      if (!parsed.content) {
+        if (!settled) {
+          ++summary.unsettled;
+          continue;
+        }
+        record.verdict = "INVALID";
+        record.reason = parsed.problem;
+        record.disposition = AckDisposition::error;
+      } else {
+        const auto target = store.find_export(connection_id, *name);
+        const auto verdict =
+            decide_ack(name->kind, target ? std::optional(target->status) : std::nullopt);
+        if (target) {
+          record.export_id = target->export_id;
+          // Two answers for one export in one batch: the second waits a poll.
+          if (!exports_in_batch.insert(target->export_id).second) {
+            ++summary.waiting;
+            continue;
+          }
+        }
+        switch (verdict) {
+          case AckVerdict::wait:
+            ++summary.waiting;
+            continue;
+          case AckVerdict::apply:
+            record.verdict = name->kind == AckKind::ack ? "ACKED" : "REJECTED";
+            record.content = std::move(parsed.content);
+            break;
+          case AckVerdict::repeat:
+            record.verdict = "REPEAT";
+            break;
+          case AckVerdict::contradiction:
+            record.verdict = "CONTRADICTION";
+            record.reason = "the export is already " + target->status;
+            record.disposition = AckDisposition::error;
+            break;
+          case AckVerdict::no_export:
+            record.verdict = "NO_EXPORT";
+            record.reason = "no export of this connection matches '" + name->reference + "'";
+            record.disposition = AckDisposition::error;
+            break;
+        }
+      }
+      batch.push_back({std::move(record)});
+    }
+    if (batch.size() >= options_.batch_size) {
+      flush(store, dropzone, connection_id, settings, batch, summary);
+      exports_in_batch.clear();
+    }
+  }
+  flush(store, dropzone, connection_id, settings, batch, summary);
+  {
+    std::lock_guard lock(seen_mutex_);
+    seen_[connection_id] = std::move(now_seen);
+  }
+  return summary;
+}
+
+void AckPoller::flush(AckStore& store, Dropzone& dropzone, const std::string& connection_id,
+                      const ConnectionSettings& settings, std::vector<Pending>& batch,
+                      AckPollSummary& summary) {
+  if (batch.empty()) {
+    return;
+  }
+  std::vector<AckFileRecord> records;
+  records.reserve(batch.size());
+  for (auto& p : batch) {
+    records.push_back(p.record);
+  }
+  const auto result = store.record(connection_id, records);
+  std::set<AckDisposition> made;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const AckFileRecord& r = records[i];
+    if (result.results[i] == RecordResult::stale) {
+      ++summary.waiting;
+      continue;
+    }
+    const AckDisposition d = result.dispositions[i];
+    const std::string to = subdirectory(settings, d);
+    if (made.insert(d).second) {
+      dropzone.make_directory(to);
+    }
+    const std::string moved_as = move_unique(dropzone, settings.ack_path, r.file_name, to);
+    nlohmann::json fields = {{"connection_id", connection_id},
+                             {"file", r.file_name},
+                             {"verdict", r.verdict},
+                             {"moved_to", to + "/" + moved_as}};
+    if (r.export_id) {
+      fields["export_id"] = *r.export_id;
+    }
+    if (result.results[i] == RecordResult::seen_before) {
+      fields["seen_before"] = true;
+    }
+    if (d == AckDisposition::error) {
+      fields["reason"] = r.reason;
+      log_event(Level::warn, "ack file refused", fields);
+      ++summary.refused;
+    } else {
+      log_event(Level::info, "ack file processed", fields);
+      ++summary.processed;
+    }
+  }
+  batch.clear();
+}
+
+void AckPoller::refresh_connections(AckStore& store) {
+  const auto connections = store.active_connections();
+  std::lock_guard lock(mutex_);
+  std::set<std::string> active;
+  for (const auto& c : connections) {
+    active.insert(c.connection_id);
+    auto [it, added] = schedule_.try_emplace(c.connection_id, Schedule{c, Clock::now()});
+    if (!added) {
+      it->second.connection = c;  // settings may have changed
+    }
+  }
+  std::erase_if(schedule_, [&](const auto& entry) {
+    return !active.contains(entry.first) && !entry.second.running;
+  });
+  refreshed_ = Clock::now();
+}
+
+void AckPoller::poll_connection(int index, AckStore& store, const AckConnection& connection,
+                                std::chrono::seconds& interval, bool& more) {
+  const std::string& id = connection.connection_id;
+  ConnectionSettings settings;
+  try {
+    settings = parse_connection_settings(connection.config);
+  } catch (const Failure& e) {
+    store.record_poll(id, e.what());
+    return;
+  }
+  if (settings.ack_poll_interval_s) {
+    interval = std::chrono::seconds(*settings.ack_poll_interval_s);
+  }
+  if (!health_.admit(id).allowed) {
+    return;  // paused: deliveries and acks wait alike
+  }
+  if (!store.try_claim_connection(id)) {
+    return;  // another host polls it now
+  }
+  try {
+    Dropzone& dropzone = dropzones_.get(index, id, settings, connection.sealed_secret);
+    const auto summary = poll_once(store, dropzone, id, settings);
+    more = summary.more;
+    health_.succeeded(id);
+    store.record_poll(id, "");
+  } catch (const std::exception& e) {
+    const auto* failure = dynamic_cast<const Failure*>(&e);
+    if (failure == nullptr || failure->kind() == FailureKind::transient) {
+      health_.failed(id, e.what());
+    }
+    log_event(Level::warn, "ack poll failed", {{"connection_id", id}, {"error", e.what()}});
+    try {
+      store.record_poll(id, e.what());
+    } catch (const std::exception&) {
+      // the database is the problem; the next poll records it
+    }
+  }
+  store.release_connection(id);
+}
+
+void AckPoller::run_thread(int index) {
+  std::unique_ptr<AckStore> store;
+  auto backoff = std::chrono::milliseconds(200);
+  while (!stopping_) {
+    try {
+      if (!store) {
+        store = stores_(index);
+      }
+      bool refresh = false;
+      {
+        std::lock_guard lock(mutex_);
+        refresh = Clock::now() - refreshed_ >= kRefreshEvery || schedule_.empty();
+      }
+      if (refresh) {
+        refresh_connections(*store);
+      }
+      std::optional<AckConnection> next;
+      {
+        std::unique_lock lock(mutex_);
+        auto earliest = Clock::now() + kRefreshEvery;
+        for (auto& [id, s] : schedule_) {
+          if (s.running) {
+            continue;
+          }
+          if (s.due <= Clock::now()) {
+            s.running = true;
+            next = s.connection;
+            break;
+          }
+          earliest = std::min(earliest, s.due);
+        }
+        if (!next) {
+          changed_.wait_until(lock, earliest, [&] { return stopping_.load(); });
+          continue;
+        }
+      }
+      auto interval = options_.poll_interval;
+      bool more = false;
+      try {
+        poll_connection(index, *store, *next, interval, more);
+      } catch (...) {
+        std::lock_guard lock(mutex_);
+        schedule_.at(next->connection_id).running = false;
+        throw;
+      }
+      {
+        std::lock_guard lock(mutex_);
+        auto& s = schedule_.at(next->connection_id);
+        s.running = false;
+        s.due = more ? Clock::now() : Clock::now() + interval;
+      }
+      changed_.notify_all();
+      backoff = std::chrono::milliseconds(200);
+    } catch (const std::exception& e) {
+      log_event(Level::warn, "ack poller cannot reach the database", {{"error", e.what()}});
+      store.reset();
+      std::unique_lock lock(mutex_);
+      changed_.wait_for(lock, backoff, [&] { return stopping_.load(); });
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    }
+  }
+}
+
+}  // namespace exportd

@@ -1,0 +1,99 @@
+// The ack poller (shared/spec/ack-files.md): a few threads share the active
+// connections, each connection polled on its own schedule by one thread (and
+// one host: AckStore::try_claim_connection). A poll lists ack_path, reads and
+// judges each answer, records a batch in one transaction and only then moves
+// the files to processed/ or error/.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "app/dropzone_cache.h"
+#include "ports/ack_store.h"
+#include "ports/dropzone.h"
+
+namespace exportd {
+
+class ConnectionHealth;
+struct ConnectionSettings;
+
+struct AckPollerOptions {
+  std::chrono::seconds poll_interval{60};  // unless the connection sets its own
+  size_t max_file_bytes = 1048576;
+  // Bounded work: a poll handles at most this many answers, then the
+  // connection goes to the back of the line and continues right after.
+  size_t max_files_per_poll = 2000;
+  size_t batch_size = 500;  // answers recorded per transaction
+  int threads = 2;
+};
+
+struct AckPollSummary {
+  size_t processed = 0;  // applied, or repeats: moved to processed/
+  size_t refused = 0;    // moved to error/
+  size_t waiting = 0;    // left for a later poll (export PENDING, or changed meanwhile)
+  size_t unsettled = 0;  // unreadable for now and maybe still being written
+  bool more = false;     // the poll stopped at max_files_per_poll
+};
+
+class AckPoller {
+ public:
+  using StoreFactory = std::function<std::unique_ptr<AckStore>(int thread)>;
+
+  AckPoller(AckPollerOptions options, StoreFactory stores, DropzoneCache& dropzones,
+            ConnectionHealth& health);
+  ~AckPoller();  // stops and joins
+  AckPoller(const AckPoller&) = delete;
+  AckPoller& operator=(const AckPoller&) = delete;
+
+  void start();
+  void request_stop();
+  void stop();
+
+  // One poll of one connection the caller has claimed.
+  AckPollSummary poll_once(AckStore& store, Dropzone& dropzone, const std::string& connection_id,
+                           const ConnectionSettings& settings);
+
+ private:
+  struct Seen {
+    std::int64_t size;
+    std::chrono::system_clock::time_point modified;
+    bool operator==(const Seen&) const = default;
+  };
+  struct Schedule {
+    AckConnection connection;
+    std::chrono::steady_clock::time_point due;
+    bool running = false;
+  };
+  struct Pending;
+
+  void run_thread(int index);
+  void refresh_connections(AckStore& store);
+  void poll_connection(int index, AckStore& store, const AckConnection& connection,
+                       std::chrono::seconds& interval, bool& more);
+  void flush(AckStore& store, Dropzone& dropzone, const std::string& connection_id,
+             const ConnectionSettings& settings, std::vector<Pending>& batch,
+             AckPollSummary& summary);
+
+  AckPollerOptions options_;
+  StoreFactory stores_;
+  DropzoneCache& dropzones_;
+  ConnectionHealth& health_;
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;  // guards schedule_, refreshed_, stopping_ waits
+  std::condition_variable changed_;
+  std::map<std::string, Schedule> schedule_;
+  std::chrono::steady_clock::time_point refreshed_;
+  std::atomic<bool> stopping_{false};
+  std::mutex seen_mutex_;
+  std::map<std::string, std::map<std::string, Seen>> seen_;  // by connection, then file
+};
+
+}  // namespace exportd

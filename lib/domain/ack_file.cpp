@@ -1,0 +1,150 @@
+#include "domain/ack_file.h"
+
+namespace exportd {
+
+namespace {
+
+bool is_uuid(std::string_view s) {
+  if (s.size() != 36) {
+    return false;
+  }
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? c != '-' : !std::isxdigit(static_cast<unsigned char>(c))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Nesting depth of the JSON text, counting brackets outside strings.
+int nesting_depth(std::string_view bytes) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : bytes) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+bool non_empty_string(const nlohmann::json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() && !it->get<std::string>().empty();
+}
+
+}  // namespace
+
+std::optional<AckName> parse_ack_name(std::string_view file_name) {
+  constexpr std::string_view kSuffix = ".json";
+  AckName name{AckKind::ack, "", false};
+  std::string_view rest;
+  if (file_name.starts_with("ack_")) {
+    rest = file_name.substr(4);
+  } else if (file_name.starts_with("error_")) {
+    name.kind = AckKind::error;
+    rest = file_name.substr(6);
+  } else {
+    return std::nullopt;
+  }
+  if (!rest.ends_with(kSuffix) || rest.size() == kSuffix.size()) {
+    return std::nullopt;
+  }
+  rest.remove_suffix(kSuffix.size());
+  name.reference = std::string(rest);
+  name.by_draft_id = is_uuid(rest);
+  return name;
+}
+
+AckParse parse_ack_content(AckKind named, std::string_view bytes) {
+  if (nesting_depth(bytes) > kMaxAckNesting) {
+    return {std::nullopt, "nested deeper than " + std::to_string(kMaxAckNesting) + " levels"};
+  }
+  const auto json = nlohmann::json::parse(bytes, nullptr, false);
+  if (json.is_discarded()) {
+    return {std::nullopt, "not valid JSON"};
+  }
+  if (!json.is_object()) {
+    return {std::nullopt, "not a JSON object"};
+  }
+  const auto status = json.find("status");
+  if (status == json.end() || !status->is_string()) {
+    return {std::nullopt, "'status' is missing"};
+  }
+  const std::string value = status->get<std::string>();
+  if (value != "ACKED" && value != "FAILED") {
+    return {std::nullopt, "'status' must be ACKED or FAILED, got '" + value + "'"};
+  }
+  const AckKind kind = value == "ACKED" ? AckKind::ack : AckKind::error;
+  if (kind != named) {
+    return {std::nullopt, "'status' " + value + " contradicts the file name's prefix"};
+  }
+  if (const auto at = json.find("processed_at"); at != json.end() && !at->is_string()) {
+    return {std::nullopt, "'processed_at' must be a string"};
+  }
+  if (kind == AckKind::ack) {
+    if (!non_empty_string(json, "erp_order_id")) {
+      return {std::nullopt, "'erp_order_id' must be a non-empty string"};
+    }
+    return {AckContent{kind, json["erp_order_id"].get<std::string>(), nullptr}, ""};
+  }
+  if (!non_empty_string(json, "error_code")) {
+    return {std::nullopt, "'error_code' must be a non-empty string"};
+  }
+  if (const auto message = json.find("message");
+      message != json.end() && !message->is_string() && !message->is_null()) {
+    return {std::nullopt, "'message' must be a string"};
+  }
+  return {AckContent{kind, "", json}, ""};
+}
+
+AckVerdict decide_ack(AckKind kind, const std::optional<std::string>& export_status) {
+  if (!export_status) {
+    return AckVerdict::no_export;
+  }
+  const std::string& status = *export_status;
+  if (status == "PENDING") {
+    return AckVerdict::wait;
+  }
+  if (status == "SENT") {
+    return AckVerdict::apply;
+  }
+  const bool same = (status == "ACKED") == (kind == AckKind::ack);
+  return same ? AckVerdict::repeat : AckVerdict::contradiction;
+}
+
+const char* to_string(AckVerdict verdict) {
+  switch (verdict) {
+    case AckVerdict::apply:
+      return "apply";
+    case AckVerdict::repeat:
+      return "repeat";
+    case AckVerdict::contradiction:
+      return "contradiction";
+    case AckVerdict::wait:
+      return "wait";
+    case AckVerdict::no_export:
+      return "no_export";
+  }
+  return "no_export";
+}
+
+}  // namespace exportd
