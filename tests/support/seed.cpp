@@ -59,6 +59,23 @@ std::vector<std::string> seed_exports(const std::string& database_url, const See
   return ids;
 }
 
+void mark_sent(const std::string& database_url, const std::vector<std::string>& export_ids) {
+  pqxx::connection conn(database_url);
+  pqxx::work tx(conn);
+  for (const auto& id : export_ids) {
+    tx.exec_params(
+        "UPDATE erp_exports SET status = 'SENT', sent_at = now(),"
+        "       file_name = coalesce(file_name, 'sales_order_' || id || '.json')"
+        " WHERE id = $1",
+        id);
+    tx.exec_params(
+        "UPDATE draft_orders SET status = 'PUSHED'"
+        " WHERE id = (SELECT draft_order_id FROM erp_exports WHERE id = $1)",
+        id);
+  }
+  tx.commit();
+}
+
 std::string query_value(const std::string& database_url, const std::string& sql) {
   pqxx::connection conn(database_url);
   pqxx::nontransaction tx(conn);

@@ -23,6 +23,10 @@ SeededOrg seed_org(const std::string& database_url, const std::string& slug,
 std::vector<std::string> seed_exports(const std::string& database_url, const SeededOrg& org,
                                       int count, int lines);
 
+// Records the exports as delivered, as the workers would: file name
+// `sales_order_{export id}.json`, SENT, the draft PUSHED.
+void mark_sent(const std::string& database_url, const std::vector<std::string>& export_ids);
+
 // Runs one query and returns the first column of the first row ("" for NULL).
 std::string query_value(const std::string& database_url, const std::string& sql);
 

@@ -1,0 +1,341 @@
+// The ack poller against a real PostgreSQL and real dropzones (a local
+// directory and an OpenSSH server): every row of the spec's "what the daemon
+// does", hostile directory contents, and a crash between commit and move.
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "adapters/filesystem/filesystem_dropzone.h"
+#include "adapters/postgres/pg_ack_store.h"
+#include "adapters/sftp/sftp_dropzone.h"
+#include "adapters/sftp/socket_deadlines.h"
+#include "app/ack_poller.h"
+#include "app/connection_health.h"
+#include "domain/connection_settings.h"
+#include "tests/support/pg_cluster.h"
+#include "tests/support/process.h"
+#include "tests/support/seed.h"
+#include "tests/support/sshd_server.h"
+
+using namespace exportd;
+using namespace exportd::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+SshdServer& sshd() {
+  static SshdServer server;
+  return server;
+}
+
+std::string export_value(const std::string& url, const std::string& id, const std::string& col) {
+  return query_value(url, "SELECT " + col + " FROM erp_exports WHERE id = '" + id + "'");
+}
+
+std::string count_audit(const std::string& url, const std::string& action) {
+  return query_value(url, "SELECT count(*) FROM audit_log WHERE action = '" + action + "'");
+}
+
+std::vector<std::string> names_in(const std::string& dir) {
+  std::vector<std::string> names;
+  if (!fs::exists(dir)) {
+    return names;
+  }
+  for (const auto& e : fs::directory_iterator(dir)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// A dropzone, the local path of its ack directory, and a poller over it.
+struct Rig {
+  std::string url = PgCluster::shared().fresh_database();
+  std::string ack_dir;  // local path (for SFTP: the server's directory)
+  SeededOrg org;
+  ConnectionSettings settings;
+  ConnectionHealth health;
+  FilesystemDropzone filesystem{{"/"}};
+  SocketDeadlines deadlines;
+  std::unique_ptr<Dropzone> sftp;
+  std::unique_ptr<DropzoneCache> unused_cache;
+  PgAckStore store{url};
+  std::unique_ptr<AckPoller> poller;
+
+  explicit Rig(bool over_sftp) {
+    if (over_sftp) {
+      ack_dir = sshd().user_dir("acks");
+      settings = sshd().settings(ack_dir);
+      settings.ack_path = ack_dir;
+      sftp = std::make_unique<SftpDropzone>(settings, SftpOptions{}, deadlines);
+    } else {
+      ack_dir = make_temp_dir("exportd-acks");
+      settings.mode = DropzoneMode::filesystem;
+      settings.export_path = ack_dir + "/exports";
+      settings.ack_path = ack_dir;
+    }
+    org = seed_org(url, "acme", settings.export_path, settings.ack_path);
+    unused_cache = std::make_unique<DropzoneCache>(
+        filesystem, [](const ConnectionSettings&) { return nullptr; },
+        [](const std::string& s) { return s; }, 1);
+    poller = std::make_unique<AckPoller>(
+        AckPollerOptions{.max_file_bytes = 4096, .batch_size = 3},
+        [this](int) { return std::make_unique<PgAckStore>(url); }, *unused_cache, health);
+  }
+
+  Dropzone& dropzone() { return sftp ? *sftp : static_cast<Dropzone&>(filesystem); }
+  AckPollSummary poll() {
+    return poller->poll_once(store, dropzone(), org.connection_id, settings);
+  }
+  void drop(const std::string& name, const std::string& bytes) {
+    std::ofstream(ack_dir + "/" + name) << bytes;
+  }
+  std::string stem(const std::string& export_id) const { return "sales_order_" + export_id; }
+};
+
+const std::string kAck =
+    R"({"status":"ACKED","erp_order_id":"SO-1","processed_at":"2025-12-26T10:01:00Z"})";
+const std::string kError =
+    R"({"status":"FAILED","error_code":"ERP_VALIDATION","message":"Unknown customer 4711"})";
+
+void every_spec_row(Rig& rig) {
+  const auto ids = seed_exports(rig.url, rig.org, 6, 1);
+  mark_sent(rig.url, {ids[0], ids[1], ids[2], ids[3]});
+  // The fifth was written but its delivery not yet recorded: named, PENDING.
+  query_value(rig.url,
+              "UPDATE erp_exports SET file_name = 'sales_order_' || id || '.json'"
+              " WHERE id = '" +
+                  ids[4] + "' RETURNING 1");
+  const std::string& acked = ids[0];
+  const std::string& rejected = ids[1];
+  const std::string& contradicted = ids[2];
+  const std::string& by_draft = ids[3];
+  const std::string& pending = ids[4];
+  const auto draft_of = [&](const std::string& id) {
+    return export_value(rig.url, id, "draft_order_id");
+  };
+
+  rig.drop("ack_" + rig.stem(acked) + ".json", kAck);
+  rig.drop("error_" + rig.stem(rejected) + ".json", kError);
+  rig.drop("ack_" + rig.stem(contradicted) + ".json", kAck);
+  rig.drop("ack_" + draft_of(by_draft) + ".json", R"({"status":"ACKED","erp_order_id":"SO-4"})");
+  rig.drop("ack_" + rig.stem(pending) + ".json", kAck);
+  rig.drop("ack_sales_order_nobody.json", kAck);
+  rig.drop("ack_broken.json", R"({"status":"ACK)");
+  rig.drop("ack_huge.json", std::string(5000, ' '));
+  rig.drop("error_" + rig.stem(acked) + "x.json", "{}");
+  rig.drop("notes.txt", "left alone");
+  rig.drop(".ack_hidden.json", kAck);
+  rig.drop("ack_" + rig.stem(acked) + ".json.tmp", kAck);
+
+  auto first = rig.poll();
+  // Applied: ACKED with the ERP's order number, audit, processed/.
+  CHECK(export_value(rig.url, acked, "status") == "ACKED");
+  CHECK(export_value(rig.url, acked, "erp_order_id") == "SO-1");
+  CHECK(export_value(rig.url, acked, "acked_at IS NOT NULL") == "t");
+  // Rejected: FAILED with the ERP's object, the draft ERROR.
+  CHECK(export_value(rig.url, rejected, "status") == "FAILED");
+  CHECK(export_value(rig.url, rejected, "error_json->>'error_code'") == "ERP_VALIDATION");
+  CHECK(query_value(rig.url, "SELECT status FROM draft_orders WHERE id = '" + draft_of(rejected) +
+                                 "'") == "ERROR");
+  // The older draft-id form reaches the draft's SENT export.
+  CHECK(export_value(rig.url, by_draft, "erp_order_id") == "SO-4");
+  CHECK(count_audit(rig.url, "EXPORT_ACKED") == "3");
+  CHECK(count_audit(rig.url, "EXPORT_REJECTED") == "1");
+  // Unsettled garbage stays in place; a PENDING export's answer waits.
+  CHECK(first.unsettled == 3);
+  CHECK(first.waiting == 1);
+  CHECK(first.refused == 1);  // no export matches 'sales_order_nobody'
+  const auto processed = names_in(rig.ack_dir + "/processed");
+  CHECK(processed.size() == 4);
+
+  // The ERP contradicts itself and repeats itself; the delivery of the
+  // PENDING export is recorded meanwhile.
+  rig.drop("error_" + rig.stem(contradicted) + ".json", kError);
+  mark_sent(rig.url, {pending});
+  // The same answer again, reworded: a repeat, recorded, nothing changes.
+  rig.drop("ack_" + rig.stem(acked) + ".json",
+           R"({"status":"ACKED","erp_order_id":"SO-1","processed_at":"2025-12-27T00:00:00Z"})");
+  const auto second = rig.poll();
+  CHECK(export_value(rig.url, contradicted, "status") == "ACKED");
+  CHECK(export_value(rig.url, pending, "status") == "ACKED");
+  CHECK(count_audit(rig.url, "EXPORT_ACKED") == "4");  // the repeat changed nothing
+  CHECK(second.unsettled == 0);
+  // Settled garbage, too large, contradiction: error/, the database untouched.
+  const auto errors = names_in(rig.ack_dir + "/error");
+  std::vector<std::string> expected_errors{
+      "ack_broken.json", "ack_huge.json", "ack_sales_order_nobody.json",
+      "error_" + rig.stem(acked) + "x.json", "error_" + rig.stem(contradicted) + ".json"};
+  std::sort(expected_errors.begin(), expected_errors.end());
+  CHECK(errors == expected_errors);
+  // The repeat did not overwrite the first answer: it got a unique name.
+  const auto processed_after = names_in(rig.ack_dir + "/processed");
+  CHECK(processed_after.size() == 6);
+  CHECK(std::find(processed_after.begin(), processed_after.end(),
+                  "ack_" + rig.stem(acked) + ".1.json") != processed_after.end());
+  // What is left alone is still there, untouched.
+  CHECK(names_in(rig.ack_dir) == std::vector<std::string>{".ack_hidden.json",
+                                                          "ack_" + rig.stem(acked) + ".json.tmp",
+                                                          "error", "notes.txt", "processed"});
+  CHECK(query_value(rig.url, "SELECT count(*) FROM exportd_ack_files") == "11");
+  CHECK(query_value(rig.url,
+                    "SELECT string_agg(DISTINCT verdict, ',' ORDER BY verdict)"
+                    " FROM exportd_ack_files") ==
+        "ACKED,CONTRADICTION,INVALID,NO_EXPORT,REJECTED,REPEAT,TOO_LARGE");
+}
+
+}  // namespace
+
+TEST_CASE("ack poller on a local directory: every row of the spec", "[ack]") {
+  Rig rig(false);
+  every_spec_row(rig);
+}
+
+TEST_CASE("ack poller over SFTP: every row of the spec", "[ack][sftp]") {
+  Rig rig(true);
+  every_spec_row(rig);
+}
+
+TEST_CASE("ack poller: hostile directory contents are never followed or read past the cap",
+          "[ack]") {
+  Rig rig(false);
+  const auto ids = seed_exports(rig.url, rig.org, 1, 1);
+  mark_sent(rig.url, ids);
+  const std::string outside = make_temp_dir("exportd-outside");
+  std::ofstream(outside + "/secret.json") << kAck;
+  fs::create_symlink(outside + "/secret.json", rig.ack_dir + "/ack_" + rig.stem(ids[0]) + ".json");
+  fs::create_directory(rig.ack_dir + "/ack_dir.json");
+  REQUIRE(::mkfifo((rig.ack_dir + "/ack_fifo.json").c_str(), 0644) == 0);
+  rig.drop("ack_odd name ü\t'\".json", kAck);
+  rig.drop("ack_deep.json", std::string(100000, '[') + std::string(100000, ']'));
+  rig.drop("ack_big.json", std::string(1 << 20, 'x'));
+
+  for (int i = 0; i < 2; ++i) {
+    rig.poll();
+  }
+  CHECK(export_value(rig.url, ids[0], "status") == "SENT");  // the symlink was not followed
+  CHECK(fs::is_symlink(rig.ack_dir + "/ack_" + rig.stem(ids[0]) + ".json"));
+  CHECK(fs::is_directory(rig.ack_dir + "/ack_dir.json"));
+  CHECK(fs::is_fifo(rig.ack_dir + "/ack_fifo.json"));
+  CHECK(names_in(rig.ack_dir + "/error") ==
+        std::vector<std::string>{"ack_big.json", "ack_deep.json", "ack_odd name ü\t'\".json"});
+  fs::remove_all(outside);
+}
+
+TEST_CASE("ack poller: a crash between commit and move is completed by the next poll", "[ack]") {
+  Rig rig(false);
+  const auto ids = seed_exports(rig.url, rig.org, 1, 1);
+  mark_sent(rig.url, ids);
+  const std::string name = "ack_" + rig.stem(ids[0]) + ".json";
+  rig.drop(name, kAck);
+
+  // The child dies exactly where the move would happen, after the commit.
+  class DyingDropzone : public FilesystemDropzone {
+   public:
+    using FilesystemDropzone::FilesystemDropzone;
+    bool move_file(const std::string&, const std::string&, const std::string&,
+                   const std::string&) override {
+      ::_exit(9);
+    }
+  };
+  const pid_t child = ::fork();
+  if (child == 0) {
+    PgAckStore store(rig.url);
+    DyingDropzone dying({"/"});
+    rig.poller->poll_once(store, dying, rig.org.connection_id, rig.settings);
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 9);
+  CHECK(export_value(rig.url, ids[0], "status") == "ACKED");
+  CHECK(fs::exists(rig.ack_dir + "/" + name));
+
+  rig.poll();
+  CHECK(names_in(rig.ack_dir + "/processed") == std::vector<std::string>{name});
+  CHECK(count_audit(rig.url, "EXPORT_ACKED") == "1");
+  CHECK(query_value(rig.url, "SELECT count(*) FROM exportd_ack_files") == "1");
+}
+
+TEST_CASE("ack poller: one poller per connection across hosts", "[ack]") {
+  Rig rig(false);
+  PgAckStore first(rig.url);
+  PgAckStore second(rig.url);
+  CHECK(first.try_claim_connection(rig.org.connection_id));
+  CHECK_FALSE(second.try_claim_connection(rig.org.connection_id));
+  first.release_connection(rig.org.connection_id);
+  CHECK(second.try_claim_connection(rig.org.connection_id));
+}
+
+TEST_CASE(
+    "ack poller threads: a hanging connection does not hold up the others; work is "
+    "bounded per poll",
+    "[ack][sftp]") {
+  Rig rig(false);
+  // A second org whose SFTP server will stop answering.
+  const std::string frozen_dir = sshd().user_dir("frozen-acks");
+  auto frozen_settings = sshd().settings(frozen_dir);
+  frozen_settings.ack_path = frozen_dir;
+  const auto frozen = seed_org(rig.url, "frozen", "/unused", "/unused");
+  nlohmann::json config = {{"mode", "sftp"},
+                           {"host", "127.0.0.1"},
+                           {"port", sshd().port()},
+                           {"username", sshd().user()},
+                           {"auth", "publickey"},
+                           {"private_key_path", sshd().ed25519_key()},
+                           {"host_key_sha256", sshd().host_key_sha256()},
+                           {"export_path", frozen_dir},
+                           {"ack_path", frozen_dir},
+                           {"ack_poll_interval_s", 1}};
+  query_value(rig.url, "UPDATE erp_connections SET config = '" + config.dump() + "' WHERE id = '" +
+                           frozen.connection_id + "' RETURNING 1");
+  query_value(rig.url,
+              "UPDATE erp_connections SET config = config || '{\"ack_poll_interval_s\": 1}'"
+              " WHERE id = '" +
+                  rig.org.connection_id + "' RETURNING 1");
+
+  const auto ids = seed_exports(rig.url, rig.org, 10, 1);
+  mark_sent(rig.url, ids);
+  for (const auto& id : ids) {
+    rig.drop("ack_" + rig.stem(id) + ".json", kAck);
+  }
+  DropzoneCache cache(
+      rig.filesystem,
+      [&](const ConnectionSettings& s) {
+        return std::make_unique<SftpDropzone>(
+            s, SftpOptions{.operation_timeout = std::chrono::seconds(3)}, rig.deadlines);
+      },
+      [](const std::string& s) { return s; }, 2);
+  sshd().freeze();
+  AckPoller poller(
+      {.max_files_per_poll = 3, .batch_size = 2, .threads = 2},
+      [&](int) { return std::make_unique<PgAckStore>(rig.url); }, cache, rig.health);
+  const auto started = std::chrono::steady_clock::now();
+  poller.start();
+  // All ten, three per poll, while the other thread waits on the frozen server.
+  CHECK(eventually(
+      [&] {
+        return query_value(rig.url, "SELECT count(*) FROM erp_exports WHERE status = 'ACKED'") ==
+               "10";
+      },
+      std::chrono::seconds(10)));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(3));
+  CHECK(eventually(
+      [&] {
+        return query_value(rig.url, "SELECT last_ack_poll_error FROM erp_connections WHERE id = '" +
+                                        frozen.connection_id + "'")
+                   .find("no answer") != std::string::npos;
+      },
+      std::chrono::seconds(10)));
+  poller.stop();
+  sshd().thaw();
+  CHECK(query_value(rig.url,
+                    "SELECT last_ack_poll_error IS NULL AND last_ack_poll_at IS NOT NULL"
+                    " FROM erp_connections WHERE id = '" +
+                        rig.org.connection_id + "'") == "t");
+}
