@@ -9,3 +9,13 @@ bash scripts/build.sh build-sanitize -DEXPORTD_SANITIZE=ON
 cd build-sanitize
 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(pwd)/../tests/lsan.supp UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --output-on-failure --timeout 600
+cd ..
+
+# A short fuzz run of the ack parser (libFuzzer needs clang), from the seed
+# corpus that covers every verdict; new inputs stay in the build tree.
+CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEXPORTD_TESTS=OFF \
+  -DEXPORTD_FUZZ=ON >/dev/null
+cmake --build build-fuzz --target fuzz_ack_parser -j "$(nproc)" >/dev/null
+mkdir -p build-fuzz/corpus
+./build-fuzz/fuzz_ack_parser -max_total_time=45 -print_final_stats=1 build-fuzz/corpus \
+  tests/fuzz/corpus 2>&1 | tail -n 12
