@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo: a throwaway PostgreSQL under .demo/, a demo org with drafts, a
-# local dropzone, and the daemon delivering them. Prints the delivered files
-# and each export's state, then cleans up its processes (the files stay in
-# .demo/ to look at).
+# local dropzone, the daemon delivering them, and a simulated ERP
+# (tools/simulated_erp.py) answering with ack files and one error file, which
+# the daemon's ack poller applies. Prints the files and each export's final
+# state, then cleans up its processes (the files stay in .demo/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -40,6 +41,9 @@ url = "$url"
 [export]
 workers = 4
 filesystem_roots = ["$demo/dropzone"]
+
+[ack]
+poll_interval_s = 1          # the default is 60; the demo should not wait that long
 
 [log]
 format = "text"
@@ -92,7 +96,24 @@ python3 -m json.tool "$demo/dropzone/acme/exports/$first"
 echo "== exports in the database"
 "${psql[@]}" -c "SELECT e.status, d.status AS draft, e.file_name, e.byte_size
                  FROM erp_exports e JOIN draft_orders d ON d.id = e.draft_order_id ORDER BY 3"
-echo "== daemon log (text format)"
-head -8 "$demo/daemon.log"
 [ "$sent" = 5 ] || { echo "demo: only $sent of 5 exports were delivered" >&2; exit 1; }
-echo "== demo done: 5 of 5 exports delivered"
+
+echo "== the simulated ERP picks the files up and answers (it rejects PO-2025-003)"
+python3 tools/simulated_erp.py --exports "$demo/dropzone/acme/exports" \
+  --acks "$demo/dropzone/acme/acks" --expect 5 --reject PO-2025-003
+
+for _ in $(seq 1 100); do
+  answered=$("${psql[@]}" -At -c "SELECT count(*) FROM erp_exports WHERE status IN ('ACKED', 'FAILED')")
+  [ "$answered" = 5 ] && break
+  sleep 0.1
+done
+echo "== each export's final state"
+"${psql[@]}" -c "SELECT d.external_order_number AS po, e.status, d.status AS draft, e.erp_order_id,
+                        e.error_json->>'message' AS erp_error
+                   FROM erp_exports e JOIN draft_orders d ON d.id = e.draft_order_id ORDER BY 1"
+echo "== answers filed by the ack poller"
+ls "$demo/dropzone/acme/acks/processed"
+echo "== daemon log (text format)"
+grep -E "delivered|ack file" "$demo/daemon.log" | head -12
+[ "$answered" = 5 ] || { echo "demo: only $answered of 5 answers were applied" >&2; exit 1; }
+echo "== demo done: 5 of 5 exports delivered, 4 acknowledged, 1 rejected by the ERP"
