@@ -4,6 +4,7 @@
 //
 //   exportd-bench [--exports N] [--lines L] [--workers W] [--latency-samples S]
 //                 [--sftp-exports N]   (0 skips the SFTP part; it needs root for sshd)
+//                 [--ack-files N]      (0 skips the ack poller part)
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -18,8 +19,14 @@
 #include <thread>
 #include <vector>
 
+#include "adapters/filesystem/filesystem_dropzone.h"
+#include "adapters/postgres/pg_ack_store.h"
 #include "adapters/sftp/sftp_dropzone.h"
 #include "adapters/sftp/socket_deadlines.h"
+#include "app/ack_poller.h"
+#include "app/connection_health.h"
+#include "app/logging.h"
+#include "domain/connection_settings.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/seed.h"
@@ -38,6 +45,7 @@ struct Options {
   int workers = 4;
   int latency_samples = 200;
   int sftp_exports = 3000;
+  int ack_files = 10000;
   std::string binary;
 };
 
@@ -107,6 +115,50 @@ double sftp_loop_files_per_second(const SshdServer& sshd, const std::string& dir
   return files / seconds_since(start);
 }
 
+// The ack poller alone on one connection with a local ack directory: N SENT
+// exports, one ack file each, polled until every file is filed away.
+void run_ack_part(const Options& o, const std::string& dir, const std::string& url) {
+  exportd::setup_logging(exportd::Level::warn, exportd::LogFormat::json);  // as the daemon runs
+  const std::string acks = dir + "/dropzone/bench-acks/acks";
+  fs::create_directories(acks);
+  const auto org = seed_org(url, "bench-acks", dir + "/dropzone/bench-acks/exports", acks);
+  seed_exports(url, org, o.ack_files, 1);
+  {
+    pqxx::connection conn(url);
+    pqxx::work tx(conn);
+    tx.exec_params("UPDATE draft_orders SET status = 'PUSHED' WHERE org_id = $1", org.org_id);
+    for (const auto& row : tx.exec_params("UPDATE erp_exports SET status = 'SENT', sent_at = now(),"
+                                          "       file_name = 'sales_order_' || id || '.json'"
+                                          " WHERE org_id = $1 RETURNING file_name",
+                                          org.org_id)) {
+      std::ofstream(acks + "/ack_" + row[0].as<std::string>())
+          << R"({"status":"ACKED","erp_order_id":"SO-1","processed_at":"2025-12-26T10:01:00Z"})";
+    }
+    tx.commit();
+  }
+  exportd::ConnectionSettings settings;
+  settings.export_path = dir + "/dropzone/bench-acks/exports";
+  settings.ack_path = acks;
+  exportd::FilesystemDropzone dropzone({dir + "/dropzone"});
+  exportd::ConnectionHealth health;
+  exportd::DropzoneCache unused(
+      dropzone, [](const exportd::ConnectionSettings&) { return nullptr; },
+      [](const std::string& s) { return s; }, 1);
+  exportd::AckPoller poller(
+      {}, [&](int) { return std::make_unique<exportd::PgAckStore>(url); }, unused, health);
+  exportd::PgAckStore store(url);
+  const auto start = Clock::now();
+  size_t handled = 0;
+  int polls = 0;
+  while (handled < static_cast<size_t>(o.ack_files) && seconds_since(start) < 300) {
+    const auto summary = poller.poll_once(store, dropzone, org.connection_id, settings);
+    handled += summary.processed + summary.refused;
+    ++polls;
+  }
+  std::printf("ack poller, %d ack files, one connection (%d polls): %8.0f files/s\n", o.ack_files,
+              polls, static_cast<double>(handled) / seconds_since(start));
+}
+
 void run_sftp_part(const Options& o, const std::string& dir, const std::string& url,
                    const std::string& config) {
   SshdServer sshd;
@@ -161,6 +213,8 @@ int main(int argc, char** argv) {
       o.latency_samples = value;
     } else if (flag == "--sftp-exports") {
       o.sftp_exports = value;
+    } else if (flag == "--ack-files") {
+      o.ack_files = value;
     }
   }
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
@@ -228,6 +282,9 @@ int main(int argc, char** argv) {
   daemon.signal(SIGTERM);
   daemon.wait(30s);
   std::printf("daemon peak RSS: %.1f MiB\n", static_cast<double>(daemon.peak_rss_kib()) / 1024.0);
+  if (o.ack_files > 0) {
+    run_ack_part(o, dir, url);
+  }
   if (o.sftp_exports > 0) {
     run_sftp_part(o, dir, url, config);
   }

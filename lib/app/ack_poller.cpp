@@ -102,10 +102,17 @@ AckPollSummary AckPoller::poll_once(AckStore& store, Dropzone& dropzone,
     previous = seen_[connection_id];
   }
   std::map<std::string, Seen> now_seen;
-  std::vector<Pending> batch;
-  std::set<std::string> exports_in_batch;
-  size_t considered = 0;
 
+  // First pass: read and validate; answers that need their export are
+  // looked up together afterwards, in one round trip.
+  struct Candidate {
+    AckName name;
+    AckFileRecord record;
+    std::optional<AckContent> content;
+  };
+  std::vector<Candidate> candidates;
+  std::vector<AckName> lookups;
+  size_t considered = 0;
   for (const auto& file : files) {
     const auto name = parse_ack_name(file.name);
     if (!name) {
@@ -133,67 +140,78 @@ AckPollSummary AckPoller::poll_once(AckStore& store, Dropzone& dropzone,
       }
       continue;  // gone meanwhile, or unreadable: the next poll sees
     }
-    AckFileRecord record{.file_name = file.name, .byte_size = file.size};
+    Candidate c{*name, {.file_name = file.name, .byte_size = file.size}, std::nullopt};
     if (!bytes) {
+      c.record.verdict = "TOO_LARGE";
+      c.record.reason = "larger than " + std::to_string(options_.max_file_bytes) + " bytes";
+    } else {
+      c.record.sha256_hex = sha256_hex(*bytes);
+      auto parsed = parse_ack_content(name->kind, *bytes);
+      c.content = std::move(parsed.content);
+      if (!c.content) {
+        c.record.verdict = "INVALID";
+        c.record.reason = parsed.problem;
+      }
+    }
+    if (!c.content) {
+      // Maybe still being written: refused only once it is settled.
       if (!settled) {
         ++summary.unsettled;
         continue;
       }
-      record.verdict = "TOO_LARGE";
-      record.reason = "larger than " + std::to_string(options_.max_file_bytes) + " bytes";
-      record.disposition = AckDisposition::error;
-      batch.push_back({std::move(record)});
+      c.record.disposition = AckDisposition::error;
     } else {
-      record.sha256_hex = sha256_hex(*bytes);
-      auto parsed = parse_ack_content(name->kind, *bytes);
-      if (!parsed.content) {
-        if (!settled) {
-          ++summary.unsettled;
+      lookups.push_back(*name);
+    }
+    candidates.push_back(std::move(c));
+  }
+
+  const auto targets = lookups.empty() ? std::vector<std::optional<AckTarget>>()
+                                       : store.find_exports(connection_id, lookups);
+  std::vector<Pending> batch;
+  std::set<std::string> exports_in_poll;
+  size_t looked_up = 0;
+  for (auto& c : candidates) {
+    AckFileRecord& record = c.record;
+    if (c.content) {
+      const auto& target = targets[looked_up++];
+      const auto verdict =
+          decide_ack(c.name.kind, target ? std::optional(target->status) : std::nullopt);
+      if (target) {
+        record.export_id = target->export_id;
+        // Two answers for one export in one poll: the second waits a poll,
+        // to be judged against what the first did.
+        if (!exports_in_poll.insert(target->export_id).second) {
+          ++summary.waiting;
           continue;
         }
-        record.verdict = "INVALID";
-        record.reason = parsed.problem;
-        record.disposition = AckDisposition::error;
-      } else {
-        const auto target = store.find_export(connection_id, *name);
-        const auto verdict =
-            decide_ack(name->kind, target ? std::optional(target->status) : std::nullopt);
-        if (target) {
-          record.export_id = target->export_id;
-          // Two answers for one export in one batch: the second waits a poll.
-          if (!exports_in_batch.insert(target->export_id).second) {
-            ++summary.waiting;
-            continue;
-          }
-        }
-        switch (verdict) {
-          case AckVerdict::wait:
-            ++summary.waiting;
-            continue;
-          case AckVerdict::apply:
-            record.verdict = name->kind == AckKind::ack ? "ACKED" : "REJECTED";
-            record.content = std::move(parsed.content);
-            break;
-          case AckVerdict::repeat:
-            record.verdict = "REPEAT";
-            break;
-          case AckVerdict::contradiction:
-            record.verdict = "CONTRADICTION";
-            record.reason = "the export is already " + target->status;
-            record.disposition = AckDisposition::error;
-            break;
-          case AckVerdict::no_export:
-            record.verdict = "NO_EXPORT";
-            record.reason = "no export of this connection matches '" + name->reference + "'";
-            record.disposition = AckDisposition::error;
-            break;
-        }
       }
-      batch.push_back({std::move(record)});
+      switch (verdict) {
+        case AckVerdict::wait:
+          ++summary.waiting;
+          continue;
+        case AckVerdict::apply:
+          record.verdict = c.name.kind == AckKind::ack ? "ACKED" : "REJECTED";
+          record.content = std::move(c.content);
+          break;
+        case AckVerdict::repeat:
+          record.verdict = "REPEAT";
+          break;
+        case AckVerdict::contradiction:
+          record.verdict = "CONTRADICTION";
+          record.reason = "the export is already " + target->status;
+          record.disposition = AckDisposition::error;
+          break;
+        case AckVerdict::no_export:
+          record.verdict = "NO_EXPORT";
+          record.reason = "no export of this connection matches '" + c.name.reference + "'";
+          record.disposition = AckDisposition::error;
+          break;
+      }
     }
+    batch.push_back({std::move(record)});
     if (batch.size() >= options_.batch_size) {
       flush(store, dropzone, connection_id, settings, batch, summary);
-      exports_in_batch.clear();
     }
   }
   flush(store, dropzone, connection_id, settings, batch, summary);

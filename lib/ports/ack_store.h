@@ -58,11 +58,11 @@ class AckStore {
   virtual bool try_claim_connection(const std::string& connection_id) = 0;
   virtual void release_connection(const std::string& connection_id) = 0;
 
-  // The export of this connection that `name` refers to: by file stem, or
-  // for the draft-id form the draft's newest SENT export (else its latest
-  // delivered one, else a PENDING one).
-  virtual std::optional<AckTarget> find_export(const std::string& connection_id,
-                                               const AckName& name) = 0;
+  // The export of this connection each name refers to (in input order): by
+  // file stem, or for the draft-id form the draft's newest SENT export (else
+  // its latest delivered one, else a PENDING one).
+  virtual std::vector<std::optional<AckTarget>> find_exports(const std::string& connection_id,
+                                                             const std::vector<AckName>& names) = 0;
 
   // In one transaction: records every file not recorded before, applying the
   // answers that carry content (export ACKED or FAILED with the draft ERROR,

@@ -3,6 +3,9 @@
 // round trips, not several per file.
 #include "adapters/postgres/pg_ack_store.h"
 
+#include <algorithm>
+#include <map>
+
 #include "adapters/postgres/pg_encoding.h"
 #include "domain/failure.h"
 
@@ -69,25 +72,48 @@ void PgAckStore::release_connection(const std::string& connection_id) {
   });
 }
 
-std::optional<AckTarget> PgAckStore::find_export(const std::string& connection_id,
-                                                 const AckName& name) {
-  return run([&](pqxx::connection& c) -> std::optional<AckTarget> {
+std::vector<std::optional<AckTarget>> PgAckStore::find_exports(const std::string& connection_id,
+                                                               const std::vector<AckName>& names) {
+  std::vector<std::string> file_names, draft_ids;
+  for (const auto& name : names) {
+    (name.by_draft_id ? draft_ids : file_names)
+        .push_back(name.by_draft_id ? name.reference : name.reference + ".json");
+  }
+  return run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    const auto rows = name.by_draft_id
-                          ? tx.exec_params(
-                                "SELECT id, status::text FROM erp_exports"
-                                " WHERE erp_connection_id = $1 AND draft_order_id = $2::uuid"
-                                " ORDER BY status = 'SENT' DESC, sent_at DESC NULLS LAST,"
-                                "          created_at DESC LIMIT 1",
-                                connection_id, name.reference)
-                          : tx.exec_params(
-                                "SELECT id, status::text FROM erp_exports"
-                                " WHERE erp_connection_id = $1 AND file_name = $2",
-                                connection_id, name.reference + ".json");
-    if (rows.empty()) {
-      return std::nullopt;
+    std::map<std::string, AckTarget> by_file, by_draft;
+    if (!file_names.empty()) {
+      for (const auto& row :
+           tx.exec_params("SELECT file_name, id, status::text FROM erp_exports"
+                          " WHERE erp_connection_id = $1 AND file_name = ANY($2::text[])",
+                          connection_id, pg_array(file_names))) {
+        by_file[row[0].as<std::string>()] = {row[1].as<std::string>(), row[2].as<std::string>()};
+      }
     }
-    return AckTarget{rows[0][0].as<std::string>(), rows[0][1].as<std::string>()};
+    if (!draft_ids.empty()) {
+      for (const auto& row :
+           tx.exec_params("SELECT DISTINCT ON (draft_order_id) lower(draft_order_id::text), id,"
+                          "       status::text"
+                          "  FROM erp_exports"
+                          " WHERE erp_connection_id = $1 AND draft_order_id = ANY($2::uuid[])"
+                          " ORDER BY draft_order_id, status = 'SENT' DESC, sent_at DESC NULLS LAST,"
+                          "          created_at DESC",
+                          connection_id, pg_array(draft_ids))) {
+        by_draft[row[0].as<std::string>()] = {row[1].as<std::string>(), row[2].as<std::string>()};
+      }
+    }
+    std::vector<std::optional<AckTarget>> out;
+    for (const auto& name : names) {
+      std::string key = name.by_draft_id ? name.reference : name.reference + ".json";
+      if (name.by_draft_id) {
+        std::transform(key.begin(), key.end(), key.begin(),
+                       [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+      }
+      const auto& found = name.by_draft_id ? by_draft : by_file;
+      const auto it = found.find(key);
+      out.push_back(it == found.end() ? std::nullopt : std::optional(it->second));
+    }
+    return out;
   });
 }
 

@@ -18,8 +18,8 @@ class PgAckStore : public AckStore {
   std::vector<AckConnection> active_connections() override;
   bool try_claim_connection(const std::string& connection_id) override;
   void release_connection(const std::string& connection_id) override;
-  std::optional<AckTarget> find_export(const std::string& connection_id,
-                                       const AckName& name) override;
+  std::vector<std::optional<AckTarget>> find_exports(const std::string& connection_id,
+                                                     const std::vector<AckName>& names) override;
   BatchResult record(const std::string& connection_id,
                      const std::vector<AckFileRecord>& files) override;
   void record_poll(const std::string& connection_id, const std::string& error) override;

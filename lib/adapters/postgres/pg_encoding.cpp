@@ -5,7 +5,14 @@ namespace exportd {
 std::string pg_array(const std::vector<std::string>& items) {
   std::string out = "{";
   for (size_t i = 0; i < items.size(); ++i) {
-    out += (i ? ",\"" : "\"") + items[i] + "\"";
+    out += i ? ",\"" : "\"";
+    for (const char c : items[i]) {
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+      }
+      out.push_back(c);
+    }
+    out.push_back('"');
   }
   return out + "}";
 }

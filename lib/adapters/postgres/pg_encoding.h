@@ -7,7 +7,7 @@
 
 namespace exportd {
 
-// A Postgres array literal of plain tokens (uuids, file names, numbers).
+// A Postgres array literal of the items, each quoted and escaped.
 std::string pg_array(const std::vector<std::string>& items);
 
 std::string hex_encode(const std::string& bytes);
