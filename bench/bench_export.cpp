@@ -85,7 +85,7 @@ double plain_loop_files_per_second(const std::string& dir, int files, int writer
 }
 
 std::string write_config(const std::string& dir, const std::string& url, const Options& o) {
-  const std::string path = dir + "/exportd.toml";
+  std::string path = dir + "/exportd.toml";
   std::ofstream(path) << "[database]\nurl = \"" << url << "\"\n[export]\nworkers = " << o.workers
                       << "\nfilesystem_roots = [\"" << dir << "/dropzone\"]\n[log]\nlevel = "
                       << "\"warn\"\n";

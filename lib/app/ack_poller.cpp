@@ -42,7 +42,7 @@ std::string move_unique(Dropzone& dropzone, const std::string& directory, const 
     return name;
   }
   for (int n = 1; n <= kMaxSuffix; ++n) {
-    const std::string candidate = with_suffix(name, n);
+    std::string candidate = with_suffix(name, n);
     if (dropzone.move_file(directory, name, to_directory, candidate)) {
       return candidate;
     }

@@ -88,7 +88,7 @@ std::string SecretBox::open(const std::string& sealed) const {
 
 std::string secret_key_path(const std::string& configured_key_file) {
   if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir != nullptr && *dir != '\0') {
-    const std::string candidate = std::string(dir) + "/secret.key";
+    std::string candidate = std::string(dir) + "/secret.key";
     if (std::filesystem::exists(candidate)) {
       return candidate;
     }

@@ -188,7 +188,7 @@ std::string SshdServer::host_public_key_line() const {
 }
 
 std::string SshdServer::user_dir(const std::string& name) {
-  const std::string dir = data_dir_ + "/" + name + "-" + std::to_string(++user_dirs_);
+  std::string dir = data_dir_ + "/" + name + "-" + std::to_string(++user_dirs_);
   fs::create_directories(dir);
   run_capture({.argv = {"chown", user_, dir}});
   return dir;

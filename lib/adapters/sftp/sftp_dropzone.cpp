@@ -34,7 +34,7 @@ namespace exportd {
 
 namespace {
 
-constexpr size_t kWriteChunk = 32 * 1024;
+constexpr size_t kWriteChunk = size_t{32} * 1024;
 
 std::string quote(const std::string& s) {
   return "'" + s + "'";
