@@ -1,6 +1,7 @@
 #include "commands.h"
 
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -12,9 +13,11 @@
 #include "adapters/postgres/pg_ack_store.h"
 #include "adapters/postgres/pg_connection_store.h"
 #include "adapters/postgres/pg_export_queue.h"
+#include "adapters/postgres/pg_queue_stats.h"
 #include "adapters/postgres/pg_wakeup_listener.h"
 #include "adapters/sftp/sftp_dropzone.h"
 #include "adapters/sftp/socket_deadlines.h"
+#include "adapters/systemd/sd_notifier.h"
 #include "app/ack_poller.h"
 #include "app/connection_admin.h"
 #include "app/connection_health.h"
@@ -22,6 +25,7 @@
 #include "app/export_worker_pool.h"
 #include "app/logging.h"
 #include "app/secret_box.h"
+#include "app/service_status.h"
 #include "domain/connection_settings.h"
 #include "domain/failure.h"
 #include "version.h"
@@ -159,6 +163,39 @@ int connection_test(const DaemonConfig& config, const std::string& org_slug) {
   return kOk;
 }
 
+void reload_config(const std::string& config_path, bool config_path_given, DaemonConfig& running,
+                   ExportWorkerPool& pool, AckPoller& acks) {
+  DaemonConfig next;
+  try {
+    next = load_config(config_path, config_path_given);
+  } catch (const std::exception& e) {
+    log_event(Level::error, "configuration reload failed; the running configuration stays",
+              {{"error", e.what()}});
+    return;
+  }
+  for (const auto& key : keys_needing_restart(running, next)) {
+    log_event(Level::warn, "configuration change takes effect only after a restart",
+              {{"key", key}});
+  }
+  running.log_level = next.log_level;
+  running.log_format = next.log_format;
+  running.export_poll_interval_s = next.export_poll_interval_s;
+  running.export_max_attempts = next.export_max_attempts;
+  running.export_retry_backoff_s = next.export_retry_backoff_s;
+  running.export_retry_backoff_max_s = next.export_retry_backoff_max_s;
+  running.ack_poll_interval_s = next.ack_poll_interval_s;
+  const auto options = pool_options(running);
+  pool.update(options.poll_interval, options.retry);
+  acks.update(std::chrono::seconds(running.ack_poll_interval_s));
+  // Said at the old level, so a reload to a quieter one is still on record.
+  log_event(Level::warn, "configuration reloaded",
+            {{"log_level", describe_config(running)["log"]["level"]},
+             {"export_poll_interval_s", running.export_poll_interval_s},
+             {"ack_poll_interval_s", running.ack_poll_interval_s}});
+  // Logs go to stderr (the journal): reopening them is reconfiguring them.
+  setup_logging(running.log_level, running.log_format);
+}
+
 int run_daemon(const std::string& config_path, bool config_path_given) {
   // Signals are taken synchronously by this thread; worker threads inherit
   // the mask, so no handler ever runs inside library code.
@@ -203,17 +240,51 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
       Level::info, "daemon started",
       {{"version", EXPORTD_VERSION}, {"workers", config.export_workers}, {"pid", ::getpid()}});
 
+  // This thread supervises: it takes the signals, tells the service manager
+  // how things go, and feeds its watchdog only while the workers go round.
+  SdNotifier notifier;
+  PgQueueStats stats(config.database_url);
+  const auto watchdog = notifier.watchdog_interval();
+  const auto tick = std::min<std::chrono::microseconds>(
+      watchdog.value_or(std::chrono::seconds(2)) / 4, std::chrono::milliseconds(500));
+  const auto status_line = [&](std::optional<long long> pending) {
+    return service_status_line(pending, pool.delivered(), pool.last_delivery(),
+                               std::chrono::system_clock::now());
+  };
+  DaemonConfig running = config;
+  bool ready = false;
+  auto next_status = std::chrono::steady_clock::now();
   for (;;) {
-    int signal = 0;
-    sigwait(&signals, &signal);
+    const timespec wait{0, static_cast<long>(tick.count()) * 1000};
+    const int signal = sigtimedwait(&signals, nullptr, &wait);
+    if (signal == SIGTERM || signal == SIGINT) {
+      log_event(Level::info, "stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      break;
+    }
     if (signal == SIGHUP) {
-      // Logs go to stderr (the journal), so there is nothing to reopen.
-      log_event(Level::info, "SIGHUP ignored: configuration reload is not supported", {});
+      notifier.reloading();
+      reload_config(config_path, config_path_given, running, pool, acks);
+      notifier.ready(status_line(stats.pending()));
       continue;
     }
-    log_event(Level::info, "stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
-    break;
+    const auto now = std::chrono::steady_clock::now();
+    if (!ready || now >= next_status) {
+      const auto pending = stats.pending();
+      if (!ready && pending) {
+        ready = true;
+        notifier.ready(status_line(pending));
+        log_event(Level::info, "ready", {});
+      } else if (ready) {
+        notifier.status(status_line(pending));
+      }
+      next_status = now + std::chrono::seconds(10);
+    }
+    if (ready && watchdog &&
+        pool.progressing(std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2))) {
+      notifier.watchdog();
+    }
   }
+  notifier.stopping();
   listener.stop();
   // A call hanging on a silent server must not hold up the exit.
   pool.request_stop();

@@ -89,6 +89,11 @@ void AckPoller::stop() {
   threads_.clear();
 }
 
+void AckPoller::update(std::chrono::seconds poll_interval) {
+  std::lock_guard lock(mutex_);
+  options_.poll_interval = poll_interval;
+}
+
 AckPollSummary AckPoller::poll_once(AckStore& store, Dropzone& dropzone,
                                     const std::string& connection_id,
                                     const ConnectionSettings& settings) {
@@ -362,7 +367,11 @@ void AckPoller::run_thread(int index) {
           continue;
         }
       }
-      auto interval = options_.poll_interval;
+      std::chrono::seconds interval{};
+      {
+        std::lock_guard lock(mutex_);
+        interval = options_.poll_interval;
+      }
       bool more = false;
       try {
         poll_connection(index, *store, *next, interval, more);

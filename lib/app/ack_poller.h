@@ -56,6 +56,8 @@ class AckPoller {
   void start();
   void request_stop();
   void stop();
+  // A reload's new default interval; the next poll of each connection uses it.
+  void update(std::chrono::seconds poll_interval);
 
   // One poll of one connection the caller has claimed.
   AckPollSummary poll_once(AckStore& store, Dropzone& dropzone, const std::string& connection_id,

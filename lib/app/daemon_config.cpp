@@ -24,7 +24,14 @@ struct Key {
   std::function<void(const toml::node&, DaemonConfig&, const std::string& where)> read;
   // Writes the key into the description (secrets masked).
   std::function<nlohmann::ordered_json(const DaemonConfig&)> show;
+  // SIGHUP may change it in a running daemon; other keys need a restart.
+  bool reloadable = false;
 };
+
+Key reloadable(Key key) {
+  key.reloadable = true;
+  return key;
+}
 
 std::string read_string(const toml::node& node, const std::string& where) {
   const auto value = node.value<std::string>();
@@ -72,12 +79,14 @@ const std::vector<Key>& keys() {
       int_key("redis", "idempotency_ttl_s", &DaemonConfig::redis_idempotency_ttl_s, 1, 31536000),
       int_key("export", "workers", &DaemonConfig::export_workers, 1, 256),
       int_key("export", "batch_size", &DaemonConfig::export_batch_size, 1, 1000),
-      int_key("export", "poll_interval_s", &DaemonConfig::export_poll_interval_s, 1, 3600),
+      reloadable(
+          int_key("export", "poll_interval_s", &DaemonConfig::export_poll_interval_s, 1, 3600)),
       int_key("export", "lease_s", &DaemonConfig::export_lease_s, 5, 3600),
-      int_key("export", "max_attempts", &DaemonConfig::export_max_attempts, 1, 1000),
-      int_key("export", "retry_backoff_s", &DaemonConfig::export_retry_backoff_s, 1, 86400),
-      int_key("export", "retry_backoff_max_s", &DaemonConfig::export_retry_backoff_max_s, 1,
-              604800),
+      reloadable(int_key("export", "max_attempts", &DaemonConfig::export_max_attempts, 1, 1000)),
+      reloadable(
+          int_key("export", "retry_backoff_s", &DaemonConfig::export_retry_backoff_s, 1, 86400)),
+      reloadable(int_key("export", "retry_backoff_max_s", &DaemonConfig::export_retry_backoff_max_s,
+                         1, 604800)),
       {"export", "filesystem_roots",
        [](const toml::node& n, DaemonConfig& c, const std::string& w) {
          const auto* array = n.as_array();
@@ -94,34 +103,35 @@ const std::vector<Key>& keys() {
          }
        },
        [](const DaemonConfig& c) { return nlohmann::ordered_json(c.filesystem_roots); }},
-      int_key("ack", "poll_interval_s", &DaemonConfig::ack_poll_interval_s, 1, 86400),
+      reloadable(int_key("ack", "poll_interval_s", &DaemonConfig::ack_poll_interval_s, 1, 86400)),
       int_key("ack", "max_file_bytes", &DaemonConfig::ack_max_file_bytes, 1, 1 << 30),
       string_key("sftp", "known_hosts", &DaemonConfig::sftp_known_hosts),
       int_key("sftp", "operation_timeout_s", &DaemonConfig::sftp_operation_timeout_s, 1, 3600),
       string_key("secrets", "key_file", &DaemonConfig::secrets_key_file),
-      {"log", "level",
-       [](const toml::node& n, DaemonConfig& c, const std::string& w) {
-         const auto level = parse_level(read_string(n, w));
-         if (!level) {
-           bad(w + " must be one of trace, debug, info, warn, error");
-         }
-         c.log_level = *level;
-       },
-       [](const DaemonConfig& c) {
-         static const char* names[] = {"trace", "debug", "info", "warn", "error"};
-         return nlohmann::ordered_json(names[static_cast<int>(c.log_level)]);
-       }},
-      {"log", "format",
-       [](const toml::node& n, DaemonConfig& c, const std::string& w) {
-         const auto format = read_string(n, w);
-         if (format != "json" && format != "text") {
-           bad(w + " must be 'json' or 'text'");
-         }
-         c.log_format = format == "json" ? LogFormat::json : LogFormat::text;
-       },
-       [](const DaemonConfig& c) {
-         return nlohmann::ordered_json(c.log_format == LogFormat::json ? "json" : "text");
-       }},
+      reloadable(Key{"log", "level",
+                     [](const toml::node& n, DaemonConfig& c, const std::string& w) {
+                       const auto level = parse_level(read_string(n, w));
+                       if (!level) {
+                         bad(w + " must be one of trace, debug, info, warn, error");
+                       }
+                       c.log_level = *level;
+                     },
+                     [](const DaemonConfig& c) {
+                       static const char* names[] = {"trace", "debug", "info", "warn", "error"};
+                       return nlohmann::ordered_json(names[static_cast<int>(c.log_level)]);
+                     }}),
+      reloadable(Key{"log", "format",
+                     [](const toml::node& n, DaemonConfig& c, const std::string& w) {
+                       const auto format = read_string(n, w);
+                       if (format != "json" && format != "text") {
+                         bad(w + " must be 'json' or 'text'");
+                       }
+                       c.log_format = format == "json" ? LogFormat::json : LogFormat::text;
+                     },
+                     [](const DaemonConfig& c) {
+                       return nlohmann::ordered_json(c.log_format == LogFormat::json ? "json"
+                                                                                     : "text");
+                     }}),
       string_key("metrics", "listen", &DaemonConfig::metrics_listen),
   };
   return table;
@@ -210,6 +220,17 @@ DaemonConfig load_daemon_config(const std::string& path, const EnvironmentOverri
   std::stringstream text;
   text << in.rdbuf();
   return parse_daemon_config(text.str(), path, env);
+}
+
+std::vector<std::string> keys_needing_restart(const DaemonConfig& running,
+                                              const DaemonConfig& next) {
+  std::vector<std::string> changed;
+  for (const auto& key : keys()) {
+    if (!key.reloadable && key.show(running) != key.show(next)) {
+      changed.push_back(std::string(key.section) + "." + key.name);
+    }
+  }
+  return changed;
 }
 
 nlohmann::ordered_json describe_config(const DaemonConfig& config) {

@@ -49,6 +49,12 @@ DaemonConfig parse_daemon_config(const std::string& toml_text, const std::string
                                  const EnvironmentOverrides& env);
 DaemonConfig load_daemon_config(const std::string& path, const EnvironmentOverrides& env);
 
+// The keys whose value differs between `running` and `next` but that only a
+// restart applies ("export.workers", ...). Log level and format, poll
+// intervals and the retry policy change on SIGHUP.
+std::vector<std::string> keys_needing_restart(const DaemonConfig& running,
+                                              const DaemonConfig& next);
+
 // The effective configuration with secrets (passwords in URLs) masked.
 nlohmann::ordered_json describe_config(const DaemonConfig& config);
 

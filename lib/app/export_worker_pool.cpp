@@ -66,6 +66,10 @@ ExportWorkerPool::~ExportWorkerPool() {
 }
 
 void ExportWorkerPool::start() {
+  beats_ = std::make_unique<std::atomic<std::int64_t>[]>(static_cast<size_t>(options_.workers));
+  for (int i = 0; i < options_.workers; ++i) {
+    beat(i);
+  }
   for (int i = 0; i < options_.workers; ++i) {
     threads_.emplace_back([this, i] { run_worker(i); });
   }
@@ -97,10 +101,47 @@ void ExportWorkerPool::stop() {
   threads_.clear();
 }
 
-void ExportWorkerPool::wait_for_work(std::uint64_t seen_generation,
+void ExportWorkerPool::beat(int index) {
+  beats_[static_cast<size_t>(index)] = Clock::now().time_since_epoch().count();
+}
+
+bool ExportWorkerPool::progressing(std::chrono::milliseconds max_silence) const {
+  const auto now = Clock::now().time_since_epoch().count();
+  for (int i = 0; i < options_.workers; ++i) {
+    if (!beats_ || now - beats_[static_cast<size_t>(i)] >
+                       std::chrono::duration_cast<Clock::duration>(max_silence).count()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<std::chrono::system_clock::time_point> ExportWorkerPool::last_delivery() const {
+  const auto ns = last_delivery_ns_.load();
+  if (ns == 0) {
+    return std::nullopt;
+  }
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::nanoseconds(ns)));
+}
+
+void ExportWorkerPool::update(std::chrono::milliseconds poll_interval, RetryPolicy retry) {
+  std::lock_guard lock(mutex_);
+  options_.poll_interval = poll_interval;
+  options_.retry = retry;
+}
+
+void ExportWorkerPool::wait_for_work(int index, std::uint64_t seen_generation,
                                      std::chrono::milliseconds timeout) {
+  // Beats at least every second while idle: an idle worker is a healthy one.
+  const auto deadline = Clock::now() + timeout;
   std::unique_lock lock(mutex_);
-  wakeup_.wait_for(lock, timeout, [&] { return stopping_ || generation_ != seen_generation; });
+  while (!stopping_ && generation_ == seen_generation && Clock::now() < deadline) {
+    wakeup_.wait_for(lock,
+                     std::min<Clock::duration>(deadline - Clock::now(), std::chrono::seconds(1)));
+    beat(index);
+  }
 }
 
 void ExportWorkerPool::sleep_unless_stopped(std::chrono::milliseconds duration) {
@@ -112,10 +153,13 @@ void ExportWorkerPool::run_worker(int index) {
   std::unique_ptr<ExportQueue> queue = queues_(index);
   auto backoff = std::chrono::milliseconds(100);
   while (!stopping_) {
+    beat(index);
     std::uint64_t generation = 0;
+    std::chrono::milliseconds poll_interval{};
     {
       std::lock_guard lock(mutex_);
       generation = generation_;
+      poll_interval = options_.poll_interval;
     }
     std::vector<ClaimedExport> batch;
     try {
@@ -128,7 +172,7 @@ void ExportWorkerPool::run_worker(int index) {
       continue;
     }
     if (batch.empty()) {
-      wait_for_work(generation, options_.poll_interval);
+      wait_for_work(index, generation, poll_interval);
       continue;
     }
     deliver_batch(index, *queue, batch);
@@ -137,6 +181,11 @@ void ExportWorkerPool::run_worker(int index) {
 
 void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
                                      std::vector<ClaimedExport>& batch) {
+  RetryPolicy retry;
+  {
+    std::lock_guard lock(mutex_);  // a reload may change it
+    retry = options_.retry;
+  }
   auto lease_renewed = Clock::now();
   std::vector<Written> written;
   std::map<std::string, Dropzone*> directories;
@@ -184,12 +233,11 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
         health_.succeeded(item.connection_id);
       }
       record_failure(queue, item, e, e.kind() != FailureKind::transient,
-                     policy_for(options_.retry, settings ? &*settings : nullptr));
+                     policy_for(retry, settings ? &*settings : nullptr));
     } catch (const std::exception& e) {
       // A document that cannot be built (bad data in a row) will not get better.
       health_.succeeded(item.connection_id);
-      record_failure(queue, item, e, true,
-                     policy_for(options_.retry, settings ? &*settings : nullptr));
+      record_failure(queue, item, e, true, policy_for(retry, settings ? &*settings : nullptr));
     }
     if (Clock::now() - lease_renewed > options_.lease / 3 && i + 1 < batch.size()) {
       try {
@@ -220,7 +268,7 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
     if (unsynced.contains(w.directory)) {
       const Failure flush_failed(FailureKind::transient,
                                  "cannot flush directory '" + w.directory + "'");
-      record_failure(queue, *w.item, flush_failed, false, options_.retry);
+      record_failure(queue, *w.item, flush_failed, false, retry);
       continue;
     }
     records.push_back(w.record);
@@ -253,6 +301,9 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
     fields["already_present"] = w->already_present;
     log_event(Level::info, "export delivered", fields);
     ++delivered_;
+    last_delivery_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
   }
 }
 

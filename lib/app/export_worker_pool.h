@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,6 +61,16 @@ class ExportWorkerPool {
 
   // Exports recorded SENT since start (for status lines and tests).
   std::uint64_t delivered() const { return delivered_; }
+  // When the last export was recorded SENT; nullopt before the first.
+  std::optional<std::chrono::system_clock::time_point> last_delivery() const;
+
+  // True when every worker went round its loop within `max_silence`: the
+  // proof of progress the service watchdog is fed from. A worker stuck in a
+  // call or a database wait falls silent.
+  bool progressing(std::chrono::milliseconds max_silence) const;
+
+  // The settings a reload may change while the workers run.
+  void update(std::chrono::milliseconds poll_interval, RetryPolicy retry);
 
  private:
   void run_worker(int index);
@@ -67,7 +78,8 @@ class ExportWorkerPool {
   void postpone(ExportQueue& queue, const ClaimedExport& item, std::chrono::milliseconds delay);
   void record_failure(ExportQueue& queue, const ClaimedExport& item, const std::exception& error,
                       bool permanent, const RetryPolicy& policy);
-  void wait_for_work(std::uint64_t seen_generation, std::chrono::milliseconds timeout);
+  void wait_for_work(int index, std::uint64_t seen_generation, std::chrono::milliseconds timeout);
+  void beat(int index);
   void sleep_unless_stopped(std::chrono::milliseconds duration);
 
   WorkerPoolOptions options_;
@@ -80,6 +92,9 @@ class ExportWorkerPool {
   std::uint64_t generation_ = 0;  // bumped by wake(); guarded by mutex_
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> delivered_{0};
+  std::atomic<std::int64_t> last_delivery_ns_{0};  // system_clock; 0 = never
+  // steady_clock of each worker's latest loop, in ns since the epoch.
+  std::unique_ptr<std::atomic<std::int64_t>[]> beats_;
 };
 
 }  // namespace exportd

@@ -39,8 +39,15 @@ std::string text_value(const nlohmann::json& value) {
 }  // namespace
 
 void setup_logging(Level level, LogFormat format) {
-  auto logger = std::make_shared<spdlog::logger>("exportd",
-                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  // A reload changes the logger in place: other threads may be using it, so
+  // it is never replaced once it exists (spdlog's level and pattern setters
+  // are thread-safe).
+  std::shared_ptr<spdlog::logger> logger = spdlog::get("exportd");
+  if (!logger) {
+    logger = std::make_shared<spdlog::logger>("exportd",
+                                              std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    spdlog::register_logger(logger);
+  }
   // The message part of a JSON line is the rest of the object, so ts and
   // level come first and the line stays one valid object.
   logger->set_pattern(format == LogFormat::json
@@ -49,8 +56,10 @@ void setup_logging(Level level, LogFormat format) {
                       spdlog::pattern_time_type::utc);
   logger->set_level(to_spdlog(level));
   logger->flush_on(spdlog::level::trace);
-  spdlog::set_default_logger(logger);
   g_format = format;
+  if (spdlog::default_logger() != logger) {
+    spdlog::set_default_logger(logger);
+  }
 }
 
 void log_event(Level level, std::string_view message, const nlohmann::json& fields) {

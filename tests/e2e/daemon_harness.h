@@ -61,9 +61,10 @@ class DaemonHarness {
   std::string log_path() const { return dir_ + "/daemon.log"; }
   std::string dir() const { return dir_; }
 
-  Process start() const {
-    return Process(
-        {.argv = {EXPORTD_BINARY, "run", "--config", config_path()}, .stderr_path = log_path()});
+  Process start(std::map<std::string, std::string> env = {}) const {
+    return Process({.argv = {EXPORTD_BINARY, "run", "--config", config_path()},
+                    .env = std::move(env),
+                    .stderr_path = log_path()});
   }
 
  private:

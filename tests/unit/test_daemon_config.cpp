@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "app/daemon_config.h"
+#include "app/service_status.h"
 #include "domain/failure.h"
 
 using namespace exportd;
@@ -116,4 +117,23 @@ TEST_CASE("the printed configuration masks passwords", "[config]") {
   const auto text = describe_config(c).dump();
   CHECK(text.find("hunter2") == std::string::npos);
   CHECK(describe_config(c)["export"]["workers"] == 4);
+}
+
+TEST_CASE("a reload names the keys only a restart applies", "[config]") {
+  const auto running = parse_daemon_config("[database]\nurl = \"postgresql://a@/b\"\n", "a", {});
+  const auto next = parse_daemon_config(
+      "[database]\nurl = \"postgresql://a@/c\"\n[export]\nworkers = 2\npoll_interval_s = 9\n"
+      "max_attempts = 3\n[ack]\npoll_interval_s = 5\n[log]\nlevel = \"warn\"\nformat = \"text\"\n",
+      "b", {});
+  CHECK(keys_needing_restart(running, next) ==
+        std::vector<std::string>{"database.url", "export.workers"});
+  CHECK(keys_needing_restart(running, running).empty());
+}
+
+TEST_CASE("the service status line", "[config]") {
+  const auto now = std::chrono::system_clock::now();
+  CHECK(service_status_line(3, 120, now - std::chrono::seconds(4), now) ==
+        "3 pending, 120 delivered since start, last delivery 4 s ago");
+  CHECK(service_status_line(std::nullopt, 0, std::nullopt, now) ==
+        "database unreachable, 0 delivered since start, no delivery yet");
 }
