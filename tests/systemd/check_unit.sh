@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Checks the service unit as systemd would: `systemd-analyze verify` on a copy
+# whose ExecStart is the built binary (verify wants it to exist), and the
+# sandbox's exposure score from `systemd-analyze security`, which must stay
+# at or below 1.5. Skipped (exit 77) where systemd-analyze is missing.
+set -euo pipefail
+unit=$1
+binary=$2
+command -v systemd-analyze >/dev/null || { echo "systemd-analyze not found: skipped"; exit 77; }
+
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+sed "s|/usr/bin/orderflow-exportd|$binary|" "$unit" > "$dir/orderflow-exportd.service"
+if ! out=$(systemd-analyze verify "$dir/orderflow-exportd.service" 2>&1) || [ -n "$out" ]; then
+  echo "systemd-analyze verify complained:"; echo "$out"; exit 1
+fi
+systemd-analyze security --offline=true --threshold=15 "$unit" | tail -1
