@@ -12,9 +12,11 @@
 #include "adapters/postgres/migrator.h"
 #include "adapters/postgres/pg_ack_store.h"
 #include "adapters/postgres/pg_connection_store.h"
+#include "adapters/postgres/pg_draft_store.h"
 #include "adapters/postgres/pg_export_queue.h"
 #include "adapters/postgres/pg_queue_stats.h"
 #include "adapters/postgres/pg_wakeup_listener.h"
+#include "adapters/redis/redis_idempotency_store.h"
 #include "adapters/sftp/sftp_dropzone.h"
 #include "adapters/sftp/socket_deadlines.h"
 #include "adapters/systemd/sd_notifier.h"
@@ -194,6 +196,55 @@ void reload_config(const std::string& config_path, bool config_path_given, Daemo
              {"ack_poll_interval_s", running.ack_poll_interval_s}});
   // Logs go to stderr (the journal): reopening them is reconfiguring them.
   setup_logging(running.log_level, running.log_format);
+}
+
+int status(const DaemonConfig& config, bool json) {
+  PgDraftStore drafts(config.database_url);
+  const auto report = drafts.status_report();
+  if (json) {
+    std::cout << report.dump() << "\n";
+    return kOk;
+  }
+  std::cout << "exports:";
+  for (const auto& [state, count] : report["exports"].items()) {
+    std::cout << " " << state << " " << count.get<long long>();
+  }
+  std::cout << "\noldest PENDING: "
+            << (report["oldest_pending_age_s"].is_null()
+                    ? std::string("none")
+                    : std::to_string(report["oldest_pending_age_s"].get<long long>()) + " s")
+            << "\nFAILED in the last 24 h: " << report["failed_last_24h"].get<long long>()
+            << "\nconnections:\n";
+  for (const auto& c : report["connections"]) {
+    std::cout << "  " << c["org"].get<std::string>()
+              << (c["active"].get<bool>() ? "" : " (inactive)") << ": last ack poll "
+              << (c["last_ack_poll_at"].is_null() ? std::string("never")
+                                                  : c["last_ack_poll_at"].get<std::string>())
+              << (c["last_ack_poll_error"].is_null()
+                      ? std::string()
+                      : ", failed: " + c["last_ack_poll_error"].get<std::string>())
+              << "\n";
+  }
+  return kOk;
+}
+
+int approve(const DaemonConfig& config, const std::string& draft_id, const std::string& actor) {
+  PgDraftStore drafts(config.database_url);
+  approve_draft(drafts, draft_id, actor);
+  std::cout << "draft " << draft_id << " approved\n";
+  return kOk;
+}
+
+int push(const DaemonConfig& config, const PushRequest& request) {
+  PgDraftStore drafts(config.database_url);
+  std::unique_ptr<RedisIdempotencyStore> redis;
+  if (!config.redis_url.empty()) {
+    redis = std::make_unique<RedisIdempotencyStore>(config.redis_url);
+  }
+  const auto result = push_draft(drafts, redis.get(), request,
+                                 std::chrono::seconds(config.redis_idempotency_ttl_s));
+  std::cout << result.export_id << "\n";
+  return kOk;
 }
 
 int run_daemon(const std::string& config_path, bool config_path_given) {

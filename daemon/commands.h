@@ -4,6 +4,7 @@
 #include <string>
 
 #include "app/daemon_config.h"
+#include "app/draft_commands.h"
 #include "app/dropzone_cache.h"
 
 namespace exportd {
@@ -27,6 +28,10 @@ int check_config(const DaemonConfig& config);
 int connection_set(const DaemonConfig& config, const std::string& org_slug, const std::string& file,
                    bool password_stdin);
 int connection_test(const DaemonConfig& config, const std::string& org_slug);
+int status(const DaemonConfig& config, bool json);
+int approve(const DaemonConfig& config, const std::string& draft_id, const std::string& actor);
+// push (from APPROVED) and retry (from ERROR); prints the export id.
+int push(const DaemonConfig& config, const PushRequest& request);
 
 // Loads the configuration; a missing default file means defaults plus
 // environment, a missing file named with --config is an error.

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/logging.h"
 #include "commands.h"
 #include "domain/failure.h"
 #include "version.h"
@@ -49,7 +50,23 @@ int main(int argc, char** argv) {
       connection->add_subcommand("test", "probe an org's dropzone and record the result");
   connection_test->add_option("ORG_SLUG", org_slug, "the org")->required();
 
-  const std::vector<CLI::App*> subcommands{run, migrate, check, connection_set, connection_test};
+  bool json = false;
+  auto* status = app.add_subcommand("status", "queue depth, oldest PENDING, failures, ack polls");
+  status->add_flag("--json", json, "print one JSON object");
+  std::string draft_id, actor, idempotency;
+  auto* approve = app.add_subcommand("approve", "READY -> APPROVED");
+  approve->add_option("DRAFT_ID", draft_id, "the draft")->required();
+  approve->add_option("--actor", actor, "the approving user's id")->required();
+  auto* push = app.add_subcommand("push", "APPROVED -> PUSHING and a new PENDING export");
+  auto* retry = app.add_subcommand("retry", "ERROR -> PUSHING and a new PENDING export");
+  for (auto* sub : {push, retry}) {
+    sub->add_option("DRAFT_ID", draft_id, "the draft")->required();
+    sub->add_option("--actor", actor, "the requesting user's id");
+    sub->add_option("--idempotency-key", idempotency, "repeat-safe: the same key, the same export");
+  }
+
+  const std::vector<CLI::App*> subcommands{run,    migrate, check, connection_set, connection_test,
+                                           status, approve, push,  retry};
   for (auto* sub : subcommands) {
     sub->add_option("--config", config_path, "configuration file");
   }
@@ -68,6 +85,8 @@ int main(int argc, char** argv) {
       return cli::run_daemon(config_path, config_given);
     }
     const auto config = cli::load_config(config_path, config_given);
+    // Warnings go to stderr; stdout carries only the command's answer.
+    exportd::setup_logging(config.log_level, config.log_format);
     if (*migrate) {
       return cli::migrate(config);
     }
@@ -76,6 +95,22 @@ int main(int argc, char** argv) {
     }
     if (*connection_test) {
       return cli::connection_test(config, org_slug);
+    }
+    if (*status) {
+      return cli::status(config, json);
+    }
+    if (*approve) {
+      return cli::approve(config, draft_id, actor);
+    }
+    if (*push || *retry) {
+      exportd::PushRequest request{.draft_id = draft_id, .from = *push ? "APPROVED" : "ERROR"};
+      if (!actor.empty()) {
+        request.actor = actor;
+      }
+      if (!idempotency.empty()) {
+        request.idempotency_key = idempotency;
+      }
+      return cli::push(config, request);
     }
     return cli::check_config(config);
   } catch (const exportd::Failure& e) {

@@ -3,10 +3,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "tests/e2e/daemon_harness.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/process.h"
+#include "tests/support/redis_server.h"
 #include "tests/support/seed.h"
 
 using namespace exportd::testing;
@@ -86,4 +88,43 @@ TEST_CASE("an unreachable database makes migrate exit 1 with one sentence", "[e2
   const auto r = cli({"migrate", "--config", path});
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Catch::StartsWith("orderflow-exportd: cannot connect to the database"));
+}
+
+TEST_CASE("approve, push, retry and status from the command line", "[e2e][cli]") {
+  auto& cluster = PgCluster::shared();
+  const std::string url = cluster.fresh_database();
+  RedisServer redis;
+  const auto path =
+      write_config("[database]\nurl = \"" + url + "\"\n[redis]\nurl = \"" + redis.url() + "\"\n");
+  const auto org = seed_org(url, "acme", "/tmp/exportd-none/exports", "/tmp/exportd-none/acks");
+  const auto draft = query_value(url, "INSERT INTO draft_orders (org_id, status) VALUES ('" +
+                                          org.org_id + "', 'READY') RETURNING id");
+  const std::string actor = "11111111-2222-3333-4444-555555555555";
+
+  CHECK(cli({"push", draft, "--config", path}).status == 3);     // not APPROVED yet
+  CHECK(cli({"approve", draft, "--config", path}).status == 2);  // --actor is required
+  CHECK(cli({"approve", draft, "--actor", actor, "--config", path}).status == 0);
+  const auto first = cli({"push", draft, "--idempotency-key", "k", "--config", path});
+  CHECK(first.status == 0);
+  const auto again = cli({"push", draft, "--idempotency-key", "k", "--config", path});
+  CHECK(again.status == 0);
+  CHECK(again.out == first.out);
+  CHECK(query_value(url, "SELECT id FROM erp_exports") + "\n" == first.out);
+  const auto without_key = cli({"push", draft, "--config", path});
+  CHECK(without_key.status == 3);
+  CHECK(std::count(without_key.err.begin(), without_key.err.end(), '\n') == 1);
+  CHECK(cli({"retry", draft, "--config", path}).status == 3);  // PUSHING, not ERROR
+
+  // Redis down: still works, and still refuses a second push.
+  redis.stop();
+  const auto fallback = cli({"push", draft, "--idempotency-key", "k", "--config", path});
+  CHECK(fallback.status == 3);
+
+  const auto status = cli({"status", "--json", "--config", path});
+  CHECK(status.status == 0);
+  const auto report = nlohmann::json::parse(status.out);
+  CHECK(report["exports"]["PENDING"] == 1);
+  const auto text = cli({"status", "--config", path});
+  CHECK_THAT(text.out,
+             Catch::Contains("PENDING 1") && Catch::Contains("acme: last ack poll never"));
 }

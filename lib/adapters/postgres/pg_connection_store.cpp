@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "adapters/postgres/pg_encoding.h"
+#include "adapters/postgres/pg_transaction.h"
 #include "domain/failure.h"
 
 namespace exportd {
@@ -14,21 +15,6 @@ namespace {
 StoredConnection from_row(const pqxx::row& row) {
   return {row[0].as<std::string>(), nlohmann::json::parse(row[1].as<std::string>()),
           row[2].is_null() ? "" : hex_decode(row[2].as<std::string>()), row[3].as<bool>()};
-}
-
-template <typename Fn>
-auto in_transaction(const std::string& url, Fn&& fn) {
-  try {
-    pqxx::connection conn(url);
-    pqxx::work tx(conn);
-    auto result = fn(tx);
-    tx.commit();
-    return result;
-  } catch (const pqxx::broken_connection& e) {
-    throw Failure(FailureKind::transient, "cannot reach the database: " + std::string(e.what()));
-  } catch (const pqxx::sql_error& e) {
-    throw Failure(FailureKind::transient, "database error: " + std::string(e.what()));
-  }
 }
 
 [[noreturn]] void no_org(const std::string& slug) {

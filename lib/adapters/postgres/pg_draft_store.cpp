@@ -1,0 +1,116 @@
+#include "adapters/postgres/pg_draft_store.h"
+
+#include <pqxx/pqxx>
+
+#include "adapters/postgres/pg_transaction.h"
+#include "domain/failure.h"
+
+namespace exportd {
+
+namespace {
+
+// The draft's status, its row locked until the transaction ends.
+pqxx::row lock_draft(pqxx::work& tx, const std::string& draft_id) {
+  const auto rows = tx.exec_params(
+      "SELECT d.status::text, d.org_id, c.id FROM draft_orders d"
+      "  LEFT JOIN erp_connections c ON c.org_id = d.org_id AND c.is_active"
+      "       AND c.connector_type = 'DROPZONE_JSON_V1'"
+      " WHERE d.id = $1::uuid FOR UPDATE OF d",
+      draft_id);
+  if (rows.empty()) {
+    throw Failure(FailureKind::bad_config, "there is no draft '" + draft_id + "'");
+  }
+  return rows[0];
+}
+
+}  // namespace
+
+PgDraftStore::PgDraftStore(std::string database_url) : database_url_(std::move(database_url)) {}
+
+void PgDraftStore::approve(const std::string& draft_id, const std::string& actor) {
+  in_transaction(database_url_, [&](pqxx::work& tx) {
+    const auto draft = lock_draft(tx, draft_id);
+    const auto status = draft[0].as<std::string>();
+    if (status != "READY") {
+      throw Failure(FailureKind::refused,
+                    "draft '" + draft_id + "' is " + status + ", only a READY draft is approved");
+    }
+    tx.exec_params(
+        "UPDATE draft_orders SET status = 'APPROVED', approved_at = now(),"
+        "       approved_by_user_id = $2::uuid WHERE id = $1::uuid",
+        draft_id, actor);
+    tx.exec_params(
+        "INSERT INTO audit_log (org_id, actor_user_id, action, entity_type, entity_id)"
+        " VALUES ($1, $2::uuid, 'DRAFT_APPROVED', 'draft_order', $3::uuid)",
+        draft[1].as<std::string>(), actor, draft_id);
+    return 0;
+  });
+}
+
+std::string PgDraftStore::enqueue(const std::string& draft_id, const std::string& from,
+                                  const std::optional<std::string>& actor) {
+  return in_transaction(database_url_, [&](pqxx::work& tx) {
+    const auto draft = lock_draft(tx, draft_id);
+    const auto status = draft[0].as<std::string>();
+    if (status != from) {
+      throw Failure(FailureKind::refused,
+                    "draft '" + draft_id + "' is " + status + ", not " + from);
+    }
+    if (draft[2].is_null()) {
+      throw Failure(FailureKind::refused,
+                    "the org of draft '" + draft_id + "' has no active ERP connection");
+    }
+    tx.exec_params("UPDATE draft_orders SET status = 'PUSHING' WHERE id = $1::uuid", draft_id);
+    auto export_id = tx.exec_params1(
+                           "INSERT INTO erp_exports (org_id, erp_connection_id, draft_order_id)"
+                           " VALUES ($1, $2, $3::uuid) RETURNING id",
+                           draft[1].as<std::string>(), draft[2].as<std::string>(), draft_id)[0]
+                         .as<std::string>();
+    tx.exec_params(
+        "INSERT INTO audit_log (org_id, actor_user_id, action, entity_type, entity_id, details)"
+        " VALUES ($1, $2::uuid, 'DRAFT_PUSH_REQUESTED', 'draft_order', $3::uuid,"
+        "         jsonb_build_object('export_id', $4::uuid, 'retry', $5::boolean))",
+        draft[1].as<std::string>(), actor, draft_id, export_id, from == "ERROR");
+    return export_id;
+  });
+}
+
+nlohmann::ordered_json PgDraftStore::status_report() {
+  return in_transaction(database_url_, [&](pqxx::work& tx) {
+    nlohmann::ordered_json report;
+    nlohmann::ordered_json depth = {{"PENDING", 0}, {"SENT", 0}, {"ACKED", 0}, {"FAILED", 0}};
+    for (const auto& row : tx.exec("SELECT status::text, count(*) FROM erp_exports GROUP BY 1")) {
+      depth[row[0].as<std::string>()] = row[1].as<long long>();
+    }
+    report["exports"] = depth;
+    const auto oldest = tx.exec1(
+        "SELECT floor(extract(epoch FROM now() - min(created_at)))::bigint"
+        "  FROM erp_exports WHERE status = 'PENDING'")[0];
+    report["oldest_pending_age_s"] =
+        oldest.is_null() ? nullptr : nlohmann::ordered_json(oldest.as<long long>());
+    report["failed_last_24h"] = tx.exec1(
+                                      "SELECT count(*) FROM erp_exports WHERE status = 'FAILED'"
+                                      "   AND updated_at > now() - interval '24 hours'")[0]
+                                    .as<long long>();
+    nlohmann::ordered_json connections = nlohmann::ordered_json::array();
+    for (const auto& row :
+         tx.exec("SELECT o.slug, c.id, c.is_active,"
+                 "       to_char(c.last_ack_poll_at AT TIME ZONE 'UTC', "
+                 "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+                 "       c.last_ack_poll_error"
+                 "  FROM erp_connections c JOIN orgs o ON o.id = c.org_id ORDER BY o.slug")) {
+      connections.push_back(
+          {{"org", row[0].as<std::string>()},
+           {"connection_id", row[1].as<std::string>()},
+           {"active", row[2].as<bool>()},
+           {"last_ack_poll_at",
+            row[3].is_null() ? nullptr : nlohmann::ordered_json(row[3].as<std::string>())},
+           {"last_ack_poll_error",
+            row[4].is_null() ? nullptr : nlohmann::ordered_json(row[4].as<std::string>())}});
+    }
+    report["connections"] = connections;
+    return report;
+  });
+}
+
+}  // namespace exportd
