@@ -20,12 +20,7 @@ namespace fs = std::filesystem;
 namespace {
 
 SshdServer& server() {
-  static SshdServer sshd;
-  return sshd;
-}
-
-std::string remote_dir(const std::string& name) {
-  return server().user_dir(name);
+  return SshdServer::shared();
 }
 
 std::string sftp_settings(const std::string& auth, const std::string& host_key,
@@ -120,7 +115,7 @@ int established_sessions() {
 TEST_CASE("sftp e2e: a password stored with connection set, exports over cached sessions",
           "[e2e][sftp]") {
   SftpSetup s;
-  const auto export_dir = remote_dir("exports");
+  const auto export_dir = server().user_dir("exports");
   const auto org = s.org("acme", sftp_settings("password", server().host_key_sha256(), export_dir),
                          server().password());
 
@@ -164,7 +159,7 @@ TEST_CASE("sftp e2e: a password stored with connection set, exports over cached 
 TEST_CASE("sftp e2e: a wrong pinned host key is refused, naming the key seen", "[e2e][sftp]") {
   SftpSetup s;
   const std::string pinned = "SHA256:u0ZL9Ok4TTpPYJm4tDZdE0A+o3cAWKDo3N4lEPKp1dI";
-  const auto org = s.org("acme", sftp_settings("publickey", pinned, remote_dir("pinned")));
+  const auto org = s.org("acme", sftp_settings("publickey", pinned, server().user_dir("pinned")));
   seed_exports(s.url, org, 3, 1);
   auto daemon = s.daemon.start();
   REQUIRE(eventually([&] { return s.count(org.org_id, "FAILED") == "3"; }, 30s));
@@ -180,7 +175,7 @@ TEST_CASE("sftp e2e: a wrong pinned host key is refused, naming the key seen", "
 
 TEST_CASE("sftp e2e: sessions killed by the server mid-run, deliveries resume", "[e2e][sftp]") {
   SftpSetup s;
-  const auto export_dir = remote_dir("killed");
+  const auto export_dir = server().user_dir("killed");
   const auto org =
       s.org("acme", sftp_settings("publickey", server().host_key_sha256(), export_dir));
   constexpr int kExports = 300;
@@ -201,8 +196,8 @@ TEST_CASE("sftp e2e: sessions killed by the server mid-run, deliveries resume", 
 TEST_CASE("sftp e2e: a frozen server times out; other orgs go on; SIGTERM stays prompt",
           "[e2e][sftp]") {
   SftpSetup s(2);
-  const auto frozen_org =
-      s.org("frozen", sftp_settings("publickey", server().host_key_sha256(), remote_dir("ice")));
+  const auto frozen_org = s.org(
+      "frozen", sftp_settings("publickey", server().host_key_sha256(), server().user_dir("ice")));
   const std::string local = s.daemon.root() + "/local";
   const auto local_org = seed_org(s.url, "local", local + "/exports", local + "/acks");
 

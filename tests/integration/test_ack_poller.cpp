@@ -28,8 +28,7 @@ namespace fs = std::filesystem;
 namespace {
 
 SshdServer& sshd() {
-  static SshdServer server;
-  return server;
+  return SshdServer::shared();
 }
 
 std::string export_value(const std::string& url, const std::string& id, const std::string& col) {

@@ -23,16 +23,7 @@ namespace fs = std::filesystem;
 namespace {
 
 SshdServer& server() {
-  static SshdServer sshd;
-  return sshd;
-}
-
-ConnectionSettings settings_for(const SshdServer& sshd) {
-  return sshd.settings();
-}
-
-std::string fresh_remote_dir(const std::string& name) {
-  return server().user_dir(name);
+  return SshdServer::shared();
 }
 
 std::string slurp(const std::string& path) {
@@ -72,8 +63,8 @@ SftpOptions options(std::chrono::seconds timeout = std::chrono::seconds(5)) {
 
 TEST_CASE("sftp: many files over one session, exact bytes, no temp files", "[sftp]") {
   SocketDeadlines deadlines;
-  const auto dir = fresh_remote_dir("exports");
-  SftpDropzone dz(settings_for(server()), options(), deadlines);
+  const auto dir = server().user_dir("exports");
+  SftpDropzone dz(server().settings(), options(), deadlines);
   for (int i = 0; i < 50; ++i) {
     const auto name = "sales_order_" + std::to_string(i) + ".json";
     const auto result = dz.write_file(dir, name, "{\"n\":" + std::to_string(i) + "}\n", {});
@@ -93,8 +84,8 @@ TEST_CASE("sftp: many files over one session, exact bytes, no temp files", "[sft
 
 TEST_CASE("sftp: an existing final name is left alone and reported present", "[sftp]") {
   SocketDeadlines deadlines;
-  const auto dir = fresh_remote_dir("present");
-  SftpDropzone dz(settings_for(server()), options(), deadlines);
+  const auto dir = server().user_dir("present");
+  SftpDropzone dz(server().settings(), options(), deadlines);
   std::ofstream(dir + "/order.json") << "earlier";
   CHECK(dz.write_file(dir, "order.json", "later", {}).already_present);
   CHECK(slurp(dir + "/order.json") == "earlier");
@@ -107,7 +98,7 @@ TEST_CASE("sftp: an existing final name is left alone and reported present", "[s
 
 TEST_CASE("sftp: missing export directories are created, abandoned temps swept", "[sftp]") {
   SocketDeadlines deadlines;
-  const auto base = fresh_remote_dir("sweep");
+  const auto base = server().user_dir("sweep");
   const std::string dir = base + "/deep/exports";
   fs::create_directories(dir);
   run_capture({.argv = {"chown", "-R", server().user(), base}});
@@ -124,7 +115,7 @@ TEST_CASE("sftp: missing export directories are created, abandoned temps swept",
   }
   const TempFileInProgress in_progress(writing);
 
-  SftpDropzone dz(settings_for(server()), options(), deadlines);
+  SftpDropzone dz(server().settings(), options(), deadlines);
   dz.write_file(dir, "d.json", "{}", {});
   dz.write_file(base + "/new/sub", "d.json", "{}", {});
   CHECK(names_in(dir) == std::vector<std::string>{writing, "d.json"});
@@ -133,17 +124,17 @@ TEST_CASE("sftp: missing export directories are created, abandoned temps swept",
 
 TEST_CASE("sftp: rsa keys, passphrase-protected keys and passwords authenticate", "[sftp]") {
   SocketDeadlines deadlines;
-  const auto dir = fresh_remote_dir("auth");
-  auto rsa = settings_for(server());
+  const auto dir = server().user_dir("auth");
+  auto rsa = server().settings();
   rsa.private_key_path = server().rsa_key();
   SftpDropzone(rsa, options(), deadlines).write_file(dir, "rsa.json", "{}", {});
 
-  auto protected_key = settings_for(server());
+  auto protected_key = server().settings();
   protected_key.private_key_path = server().protected_key();
   protected_key.key_passphrase = server().key_passphrase();
   SftpDropzone(protected_key, options(), deadlines).write_file(dir, "pp.json", "{}", {});
 
-  auto password = settings_for(server());
+  auto password = server().settings();
   password.auth = "password";
   password.password = server().password();
   SftpDropzone(password, options(), deadlines).write_file(dir, "pw.json", "{}", {});
@@ -164,7 +155,7 @@ TEST_CASE("sftp: rsa keys, passphrase-protected keys and passwords authenticate"
 TEST_CASE("sftp: host keys are verified by pin or known_hosts, never accepted blindly", "[sftp]") {
   SocketDeadlines deadlines;
   const std::string wrong = "SHA256:u0ZL9Ok4TTpPYJm4tDZdE0A+o3cAWKDo3N4lEPKp1dI";
-  auto pinned = settings_for(server());
+  auto pinned = server().settings();
   pinned.host_key_sha256 = wrong;
   const auto message = failure_message(
       [&] { SftpDropzone(pinned, options(), deadlines).connect(); }, FailureKind::permanent);
@@ -174,7 +165,7 @@ TEST_CASE("sftp: host keys are verified by pin or known_hosts, never accepted bl
   // Without a pin: the daemon's known_hosts decides.
   const auto dir = make_temp_dir("exportd-known-hosts");
   const std::string known_hosts = dir + "/known_hosts";
-  auto unpinned = settings_for(server());
+  auto unpinned = server().settings();
   unpinned.host_key_sha256.clear();
   const SftpOptions with_known_hosts{.known_hosts_path = known_hosts,
                                      .operation_timeout = std::chrono::seconds(5)};
@@ -212,7 +203,7 @@ TEST_CASE("sftp: permission denied is a clear permanent failure", "[sftp]") {
   SocketDeadlines deadlines;
   const std::string dir = server().data_dir() + "/root-only";
   fs::create_directories(dir);  // owned by root, not writable by the SFTP user
-  SftpDropzone dz(settings_for(server()), options(), deadlines);
+  SftpDropzone dz(server().settings(), options(), deadlines);
   const auto message =
       failure_message([&] { dz.write_file(dir, "x.json", "{}", {}); }, FailureKind::permanent);
   CHECK_THAT(message, Catch::Contains("permission denied"));
@@ -222,8 +213,8 @@ TEST_CASE("sftp: permission denied is a clear permanent failure", "[sftp]") {
 
 TEST_CASE("sftp: a session killed by the server is re-established on the next call", "[sftp]") {
   SocketDeadlines deadlines;
-  const auto dir = fresh_remote_dir("reconnect");
-  SftpDropzone dz(settings_for(server()), options(), deadlines);
+  const auto dir = server().user_dir("reconnect");
+  SftpDropzone dz(server().settings(), options(), deadlines);
   dz.write_file(dir, "before.json", "{}", {});
   server().kill_sessions();
   CHECK(eventually(
@@ -239,8 +230,8 @@ TEST_CASE("sftp: a session killed by the server is re-established on the next ca
 
 TEST_CASE("sftp: a frozen server makes the call give up within the deadline", "[sftp]") {
   SocketDeadlines deadlines;
-  const auto dir = fresh_remote_dir("frozen");
-  SftpDropzone dz(settings_for(server()), options(std::chrono::seconds(2)), deadlines);
+  const auto dir = server().user_dir("frozen");
+  SftpDropzone dz(server().settings(), options(std::chrono::seconds(2)), deadlines);
   dz.write_file(dir, "before.json", "{}", {});
   server().freeze();
   const auto started = std::chrono::steady_clock::now();
@@ -257,7 +248,7 @@ TEST_CASE("sftp: a frozen server makes the call give up within the deadline", "[
   CHECK(std::chrono::steady_clock::now() - connect_started < std::chrono::seconds(4));
 
   // abort_all (the daemon stopping) ends a hanging call at once.
-  SftpDropzone patient(settings_for(server()), options(std::chrono::seconds(60)), deadlines);
+  SftpDropzone patient(server().settings(), options(std::chrono::seconds(60)), deadlines);
   std::thread stopper([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     deadlines.abort_all();
@@ -271,8 +262,8 @@ TEST_CASE("sftp: a frozen server makes the call give up within the deadline", "[
 
 TEST_CASE("sftp: listing, capped reads, moves without replace, removes", "[sftp]") {
   SocketDeadlines deadlines;
-  const auto acks = fresh_remote_dir("acks");
-  SftpDropzone dz(settings_for(server()), options(), deadlines);
+  const auto acks = server().user_dir("acks");
+  SftpDropzone dz(server().settings(), options(), deadlines);
   std::ofstream(acks + "/ack_a.json") << "12345";
   fs::create_directory(acks + "/sub");
   fs::create_symlink("/etc/passwd", acks + "/ack_link.json");
@@ -300,13 +291,13 @@ TEST_CASE("sftp: listing, capped reads, moves without replace, removes", "[sftp]
 
 TEST_CASE("sftp: sessions leave no descriptors behind", "[sftp]") {
   SocketDeadlines deadlines;
-  const auto dir = fresh_remote_dir("fds");
+  const auto dir = server().user_dir("fds");
   const auto before = open_descriptors();
   for (int i = 0; i < 5; ++i) {
-    SftpDropzone dz(settings_for(server()), options(), deadlines);
+    SftpDropzone dz(server().settings(), options(), deadlines);
     dz.write_file(dir, "f" + std::to_string(i) + ".json", "{}", {});
   }
-  auto refused = settings_for(server());
+  auto refused = server().settings();
   refused.host_key_sha256 = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
   failure_message([&] { SftpDropzone(refused, options(), deadlines).connect(); },
                   FailureKind::permanent);
@@ -315,7 +306,7 @@ TEST_CASE("sftp: sessions leave no descriptors behind", "[sftp]") {
 
 TEST_CASE("sftp: an unreachable server is a transient failure", "[sftp]") {
   SocketDeadlines deadlines;
-  auto unreachable = settings_for(server());
+  auto unreachable = server().settings();
   unreachable.port = free_port();
   const auto message = failure_message(
       [&] { SftpDropzone(unreachable, options(), deadlines).connect(); }, FailureKind::transient);

@@ -187,6 +187,11 @@ std::string SshdServer::host_public_key_line() const {
   return type + " " + key;
 }
 
+SshdServer& SshdServer::shared() {
+  static SshdServer server;
+  return server;
+}
+
 std::string SshdServer::user_dir(const std::string& name) {
   std::string dir = data_dir_ + "/" + name + "-" + std::to_string(++user_dirs_);
   fs::create_directories(dir);

@@ -42,6 +42,9 @@ class SshdServer {
   // An ed25519 key protected by key_passphrase().
   const std::string& protected_key() const { return protected_key_; }
   const std::string& key_passphrase() const { return key_passphrase_; }
+  // One server per test process, started on first use.
+  static SshdServer& shared();
+
   // A directory the SFTP user owns; remote paths below it are local paths.
   const std::string& data_dir() const { return data_dir_; }
   // A new directory below data_dir(), owned by the SFTP user.
