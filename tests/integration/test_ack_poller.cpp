@@ -16,6 +16,7 @@
 #include "app/ack_poller.h"
 #include "app/connection_health.h"
 #include "domain/connection_settings.h"
+#include "tests/support/files.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/seed.h"
@@ -37,18 +38,6 @@ std::string export_value(const std::string& url, const std::string& id, const st
 
 std::string count_audit(const std::string& url, const std::string& action) {
   return query_value(url, "SELECT count(*) FROM audit_log WHERE action = '" + action + "'");
-}
-
-std::vector<std::string> names_in(const std::string& dir) {
-  std::vector<std::string> names;
-  if (!fs::exists(dir)) {
-    return names;
-  }
-  for (const auto& e : fs::directory_iterator(dir)) {
-    names.push_back(e.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 // A dropzone, the local path of its ack directory, and a poller over it.

@@ -13,6 +13,7 @@
 #include "adapters/temp_files.h"
 #include "domain/failure.h"
 #include "domain/file_name.h"
+#include "tests/support/files.h"
 #include "tests/support/process.h"
 #include "tests/support/sshd_server.h"
 
@@ -24,20 +25,6 @@ namespace {
 
 SshdServer& server() {
   return SshdServer::shared();
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-std::vector<std::string> names_in(const std::string& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    names.push_back(e.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 size_t open_descriptors() {

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "tests/support/files.h"
 #include "tests/support/process.h"
 
 namespace exportd::testing {
@@ -26,11 +27,6 @@ std::string random_password() {
     out.push_back(kChars[random() % (sizeof kChars - 1)]);
   }
   return out;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
 void generate_key(const std::string& type, const std::string& path,

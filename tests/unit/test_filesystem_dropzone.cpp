@@ -12,6 +12,7 @@
 #include "adapters/filesystem/filesystem_dropzone.h"
 #include "domain/failure.h"
 #include "tests/support/failure_kind.h"
+#include "tests/support/files.h"
 #include "tests/support/process.h"
 
 using namespace exportd;
@@ -27,20 +28,6 @@ struct TempRoot {
     fs::remove_all(path, ec);
   }
 };
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-std::vector<std::string> names_in(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    names.push_back(e.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 // Fails one chosen call with one errno, once or always.
 class FaultyIo : public PosixIo {
