@@ -53,10 +53,6 @@ std::string move_unique(Dropzone& dropzone, const std::string& directory, const 
 
 }  // namespace
 
-struct AckPoller::Pending {
-  AckFileRecord record;
-};
-
 AckPoller::AckPoller(AckPollerOptions options, StoreFactory stores, DropzoneCache& dropzones,
                      ConnectionHealth& health)
     : options_(options), stores_(std::move(stores)), dropzones_(dropzones), health_(health) {}
@@ -173,7 +169,7 @@ AckPollSummary AckPoller::poll_once(AckStore& store, Dropzone& dropzone,
 
   const auto targets = lookups.empty() ? std::vector<std::optional<AckTarget>>()
                                        : store.find_exports(connection_id, lookups);
-  std::vector<Pending> batch;
+  std::vector<AckFileRecord> batch;
   std::set<std::string> exports_in_poll;
   size_t looked_up = 0;
   for (auto& c : candidates) {
@@ -214,7 +210,7 @@ AckPollSummary AckPoller::poll_once(AckStore& store, Dropzone& dropzone,
           break;
       }
     }
-    batch.push_back({std::move(record)});
+    batch.push_back(std::move(record));
     if (batch.size() >= options_.batch_size) {
       flush(store, dropzone, connection_id, settings, batch, summary);
     }
@@ -228,20 +224,15 @@ AckPollSummary AckPoller::poll_once(AckStore& store, Dropzone& dropzone,
 }
 
 void AckPoller::flush(AckStore& store, Dropzone& dropzone, const std::string& connection_id,
-                      const ConnectionSettings& settings, std::vector<Pending>& batch,
+                      const ConnectionSettings& settings, std::vector<AckFileRecord>& batch,
                       AckPollSummary& summary) {
   if (batch.empty()) {
     return;
   }
-  std::vector<AckFileRecord> records;
-  records.reserve(batch.size());
-  for (auto& p : batch) {
-    records.push_back(p.record);
-  }
-  const auto result = store.record(connection_id, records);
+  const auto result = store.record(connection_id, batch);
   std::set<AckDisposition> made;
-  for (size_t i = 0; i < records.size(); ++i) {
-    const AckFileRecord& r = records[i];
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const AckFileRecord& r = batch[i];
     if (result.results[i] == RecordResult::stale) {
       ++summary.waiting;
       continue;

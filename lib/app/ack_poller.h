@@ -74,14 +74,13 @@ class AckPoller {
     std::chrono::steady_clock::time_point due;
     bool running = false;
   };
-  struct Pending;
 
   void run_thread(int index);
   void refresh_connections(AckStore& store);
   void poll_connection(int index, AckStore& store, const AckConnection& connection,
                        std::chrono::seconds& interval, bool& more);
   void flush(AckStore& store, Dropzone& dropzone, const std::string& connection_id,
-             const ConnectionSettings& settings, std::vector<Pending>& batch,
+             const ConnectionSettings& settings, std::vector<AckFileRecord>& batch,
              AckPollSummary& summary);
 
   AckPollerOptions options_;
