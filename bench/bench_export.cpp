@@ -21,6 +21,8 @@
 
 #include "adapters/filesystem/filesystem_dropzone.h"
 #include "adapters/postgres/pg_ack_store.h"
+#include "adapters/postgres/pg_queue_stats.h"
+#include "adapters/prometheus/prometheus_metrics.h"
 #include "adapters/sftp/sftp_dropzone.h"
 #include "adapters/sftp/socket_deadlines.h"
 #include "app/ack_poller.h"
@@ -88,7 +90,9 @@ std::string write_config(const std::string& dir, const std::string& url, const O
   std::string path = dir + "/exportd.toml";
   std::ofstream(path) << "[database]\nurl = \"" << url << "\"\n[export]\nworkers = " << o.workers
                       << "\nfilesystem_roots = [\"" << dir << "/dropzone\"]\n[log]\nlevel = "
-                      << "\"warn\"\n";
+                      << "\"warn\"\n"
+                      // Served as in production, so their cost is in the figures.
+                      << "[metrics]\nlisten = \"127.0.0.1:" << free_port() << "\"\n";
   return path;
 }
 
@@ -140,12 +144,15 @@ void run_ack_part(const Options& o, const std::string& dir, const std::string& u
   settings.export_path = dir + "/dropzone/bench-acks/exports";
   settings.ack_path = acks;
   exportd::FilesystemDropzone dropzone({dir + "/dropzone"});
-  exportd::ConnectionHealth health;
+  // The daemon's own metrics, so their cost is in the figure.
+  exportd::PgQueueStats queue_stats(url);
+  exportd::PrometheusMetrics metrics(queue_stats, "bench");
+  exportd::ConnectionHealth health(metrics);
   exportd::DropzoneCache unused(
       dropzone, [](const exportd::ConnectionSettings&) { return nullptr; },
       [](const std::string& s) { return s; }, 1);
   exportd::AckPoller poller(
-      {}, [&](int) { return std::make_unique<exportd::PgAckStore>(url); }, unused, health);
+      {}, [&](int) { return std::make_unique<exportd::PgAckStore>(url); }, unused, health, metrics);
   exportd::PgAckStore store(url);
   const auto start = Clock::now();
   size_t handled = 0;

@@ -16,6 +16,8 @@
 #include "adapters/postgres/pg_export_queue.h"
 #include "adapters/postgres/pg_queue_stats.h"
 #include "adapters/postgres/pg_wakeup_listener.h"
+#include "adapters/prometheus/metrics_endpoint.h"
+#include "adapters/prometheus/prometheus_metrics.h"
 #include "adapters/redis/redis_idempotency_store.h"
 #include "adapters/sftp/sftp_dropzone.h"
 #include "adapters/sftp/socket_deadlines.h"
@@ -264,7 +266,9 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
   SocketDeadlines deadlines;
   DropzoneCache dropzones(filesystem, remote_dropzones(config, deadlines), secret_opener(config),
                           config.export_workers);
-  ConnectionHealth health;
+  PgQueueStats queue_stats(config.database_url);
+  PrometheusMetrics metrics(queue_stats, EXPORTD_VERSION);
+  ConnectionHealth health(metrics);
   const std::string owner = lease_owner_prefix();
   ExportWorkerPool pool(
       pool_options(config),
@@ -275,7 +279,7 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
       [&](int worker, const ClaimedExport& item, const ConnectionSettings& settings) -> Dropzone& {
         return dropzones.get(worker, item.connection_id, settings, item.connection_secret);
       },
-      health);
+      health, metrics);
   pool.start();
   PgWakeupListener listener(config.database_url, [&] { pool.wake(); });
   const AckPollerOptions ack_options{
@@ -285,7 +289,7 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
                               secret_opener(config), ack_options.threads);
   AckPoller acks(
       ack_options, [&](int) { return std::make_unique<PgAckStore>(config.database_url); },
-      ack_dropzones, health);
+      ack_dropzones, health, metrics);
   acks.start();
   log_event(
       Level::info, "daemon started",
@@ -294,14 +298,44 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
   // This thread supervises: it takes the signals, tells the service manager
   // how things go, and feeds its watchdog only while the workers go round.
   SdNotifier notifier;
-  PgQueueStats stats(config.database_url);
   const auto watchdog = notifier.watchdog_interval();
   const auto tick = std::min<std::chrono::microseconds>(
       watchdog.value_or(std::chrono::seconds(2)) / 4, std::chrono::milliseconds(500));
-  const auto status_line = [&](std::optional<long long> pending) {
-    return service_status_line(pending, pool.delivered(), pool.last_delivery(),
+  // Stalled means silent longer than the watchdog would bear (half the
+  // unit's WatchdogSec when none is set).
+  const auto stall_limit = std::chrono::duration_cast<std::chrono::milliseconds>(
+      watchdog.value_or(std::chrono::seconds(90)) / 2);
+  const auto pending = [&]() -> std::optional<long long> {
+    const auto snapshot = queue_stats.snapshot();
+    return snapshot ? std::optional(snapshot->pending()) : std::nullopt;
+  };
+  const auto status_line = [&](std::optional<long long> pending_now) {
+    return service_status_line(pending_now, pool.delivered(), pool.last_delivery(),
                                std::chrono::system_clock::now());
   };
+  std::unique_ptr<MetricsEndpoint> endpoint;
+  if (!config.metrics_listen.empty()) {
+    // Metrics are never needed to deliver: without them the daemon goes on.
+    try {
+      endpoint = std::make_unique<MetricsEndpoint>(
+          config.metrics_listen, [&] { return metrics.scrape(); },
+          [&]() -> std::optional<std::string> {
+            if (!queue_stats.snapshot()) {
+              return "database unreachable";
+            }
+            if (!pool.progressing(stall_limit)) {
+              return "export workers stalled: a worker made no progress in " +
+                     std::to_string(stall_limit.count()) + " ms";
+            }
+            return std::nullopt;
+          });
+      log_event(Level::info, "metrics endpoint listening",
+                {{"listen", config.metrics_listen}, {"port", endpoint->port()}});
+    } catch (const Failure& e) {
+      log_event(Level::error, "metrics endpoint unavailable; delivering without it",
+                {{"error", e.what()}});
+    }
+  }
   DaemonConfig running = config;
   bool ready = false;
   auto next_status = std::chrono::steady_clock::now();
@@ -315,18 +349,18 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
     if (signal == SIGHUP) {
       notifier.reloading();
       reload_config(config_path, config_path_given, running, pool, acks);
-      notifier.ready(status_line(stats.pending()));
+      notifier.ready(status_line(pending()));
       continue;
     }
     const auto now = std::chrono::steady_clock::now();
     if (!ready || now >= next_status) {
-      const auto pending = stats.pending();
-      if (!ready && pending) {
+      const auto pending_now = pending();
+      if (!ready && pending_now) {
         ready = true;
-        notifier.ready(status_line(pending));
+        notifier.ready(status_line(pending_now));
         log_event(Level::info, "ready", {});
       } else if (ready) {
-        notifier.status(status_line(pending));
+        notifier.status(status_line(pending_now));
       }
       next_status = now + std::chrono::seconds(10);
     }
@@ -336,6 +370,7 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
     }
   }
   notifier.stopping();
+  endpoint.reset();
   listener.stop();
   // A call hanging on a silent server must not hold up the exit.
   pool.request_stop();

@@ -54,8 +54,12 @@ std::string move_unique(Dropzone& dropzone, const std::string& directory, const 
 }  // namespace
 
 AckPoller::AckPoller(AckPollerOptions options, StoreFactory stores, DropzoneCache& dropzones,
-                     ConnectionHealth& health)
-    : options_(options), stores_(std::move(stores)), dropzones_(dropzones), health_(health) {}
+                     ConnectionHealth& health, Metrics& metrics)
+    : options_(options),
+      stores_(std::move(stores)),
+      dropzones_(dropzones),
+      health_(health),
+      metrics_(metrics) {}
 
 AckPoller::~AckPoller() {
   stop();
@@ -236,6 +240,9 @@ void AckPoller::flush(AckStore& store, Dropzone& dropzone, const std::string& co
     if (result.results[i] == RecordResult::stale) {
       ++summary.waiting;
       continue;
+    }
+    if (result.results[i] != RecordResult::seen_before) {  // else counted when recorded
+      metrics_.ack_file_recorded(r.verdict);
     }
     const AckDisposition d = result.dispositions[i];
     const std::string to = subdirectory(settings, d);

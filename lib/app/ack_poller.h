@@ -19,6 +19,7 @@
 #include "app/dropzone_cache.h"
 #include "ports/ack_store.h"
 #include "ports/dropzone.h"
+#include "ports/metrics.h"
 
 namespace exportd {
 
@@ -48,7 +49,7 @@ class AckPoller {
   using StoreFactory = std::function<std::unique_ptr<AckStore>(int thread)>;
 
   AckPoller(AckPollerOptions options, StoreFactory stores, DropzoneCache& dropzones,
-            ConnectionHealth& health);
+            ConnectionHealth& health, Metrics& metrics);
   ~AckPoller();  // stops and joins
   AckPoller(const AckPoller&) = delete;
   AckPoller& operator=(const AckPoller&) = delete;
@@ -87,6 +88,7 @@ class AckPoller {
   StoreFactory stores_;
   DropzoneCache& dropzones_;
   ConnectionHealth& health_;
+  Metrics& metrics_;
   std::vector<std::thread> threads_;
   std::mutex mutex_;  // guards schedule_, refreshed_, stopping_ waits
   std::condition_variable changed_;

@@ -1,6 +1,6 @@
 // Health of every connection the daemon delivers to, shared by all workers:
 // one circuit breaker per connection, and one log line per state change
-// (never one per export).
+// (never one per export), and each change told to the metrics.
 #pragma once
 
 #include <functional>
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "domain/circuit_breaker.h"
+#include "ports/metrics.h"
 
 namespace exportd {
 
@@ -16,7 +17,7 @@ class ConnectionHealth {
  public:
   using Now = std::function<CircuitBreaker::Clock::time_point()>;
 
-  explicit ConnectionHealth(CircuitBreaker::Options options = {},
+  explicit ConnectionHealth(Metrics& metrics, CircuitBreaker::Options options = {},
                             Now now = CircuitBreaker::Clock::now);
 
   CircuitBreaker::Admission admit(const std::string& connection_id);
@@ -27,8 +28,12 @@ class ConnectionHealth {
   CircuitBreaker::State state(const std::string& connection_id);
 
  private:
-  CircuitBreaker& breaker(const std::string& connection_id);
+  // Runs `change` on the connection's breaker; tells the metrics when the
+  // state or the failure count moved. Returns what `change` returned.
+  template <typename Change>
+  auto observed(const std::string& connection_id, Change change);
 
+  Metrics& metrics_;
   CircuitBreaker::Options options_;
   Now now_;
   std::mutex mutex_;

@@ -5,6 +5,8 @@
 #include <functional>
 #include <sstream>
 
+#include <arpa/inet.h>
+
 #include <toml++/toml.h>
 
 #include "domain/failure.h"
@@ -61,6 +63,30 @@ Key string_key(const char* section, const char* name, std::string DaemonConfig::
           [member, secret](const DaemonConfig& c) {
             return nlohmann::ordered_json(secret ? mask_url_password(c.*member) : c.*member);
           }};
+}
+
+// "" (off), "IPV4:PORT" or "[IPV6]:PORT": what the HTTP server can bind,
+// which resolves no host names.
+void check_listen_address(const std::string& listen, const std::string& where) {
+  if (listen.empty()) {
+    return;
+  }
+  const auto colon = listen.rfind(':');
+  const std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+  const std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+  unsigned char address[16];
+  const bool v6 = host.size() > 2 && host.front() == '[' && host.back() == ']';
+  const bool host_ok =
+      v6 ? inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), address) == 1
+         : inet_pton(AF_INET, host.c_str(), address) == 1;
+  const bool port_ok = !port.empty() && port.size() <= 5 &&
+                       port.find_first_not_of("0123456789") == std::string::npos &&
+                       std::stoi(port) >= 1 && std::stoi(port) <= 65535;
+  if (!host_ok || !port_ok) {
+    bad(where +
+        " must be ADDRESS:PORT with a numeric address (127.0.0.1:9464, [::1]:9464), or \"\"" +
+        " to turn metrics off; got '" + listen + "'");
+  }
 }
 
 Key int_key(const char* section, const char* name, int DaemonConfig::*member, long long min,
@@ -132,7 +158,12 @@ const std::vector<Key>& keys() {
                        return nlohmann::ordered_json(c.log_format == LogFormat::json ? "json"
                                                                                      : "text");
                      }}),
-      string_key("metrics", "listen", &DaemonConfig::metrics_listen),
+      {"metrics", "listen",
+       [](const toml::node& n, DaemonConfig& c, const std::string& w) {
+         c.metrics_listen = read_string(n, w);
+         check_listen_address(c.metrics_listen, w);
+       },
+       [](const DaemonConfig& c) { return nlohmann::ordered_json(c.metrics_listen); }},
   };
   return table;
 }

@@ -55,11 +55,13 @@ struct Written {
 }  // namespace
 
 ExportWorkerPool::ExportWorkerPool(WorkerPoolOptions options, QueueFactory queues,
-                                   DropzoneResolver dropzones, ConnectionHealth& health)
+                                   DropzoneResolver dropzones, ConnectionHealth& health,
+                                   Metrics& metrics)
     : options_(std::move(options)),
       queues_(std::move(queues)),
       dropzones_(std::move(dropzones)),
-      health_(health) {}
+      health_(health),
+      metrics_(metrics) {}
 
 ExportWorkerPool::~ExportWorkerPool() {
   stop();
@@ -197,6 +199,7 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
   for (size_t i = 0; i < batch.size(); ++i) {
     const ClaimedExport& item = batch[i];
     const auto started = Clock::now();
+    beat(worker);
     if (stopping_) {
       postpone(queue, item, std::chrono::milliseconds(0));
       continue;
@@ -233,11 +236,12 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
         health_.succeeded(item.connection_id);
       }
       record_failure(queue, item, e, e.kind() != FailureKind::transient,
-                     policy_for(retry, settings ? &*settings : nullptr));
+                     policy_for(retry, settings ? &*settings : nullptr), started);
     } catch (const std::exception& e) {
       // A document that cannot be built (bad data in a row) will not get better.
       health_.succeeded(item.connection_id);
-      record_failure(queue, item, e, true, policy_for(retry, settings ? &*settings : nullptr));
+      record_failure(queue, item, e, true, policy_for(retry, settings ? &*settings : nullptr),
+                     started);
     }
     if (Clock::now() - lease_renewed > options_.lease / 3 && i + 1 < batch.size()) {
       try {
@@ -268,7 +272,7 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
     if (unsynced.contains(w.directory)) {
       const Failure flush_failed(FailureKind::transient,
                                  "cannot flush directory '" + w.directory + "'");
-      record_failure(queue, *w.item, flush_failed, false, retry);
+      record_failure(queue, *w.item, flush_failed, false, retry, w.started);
       continue;
     }
     records.push_back(w.record);
@@ -300,6 +304,7 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
     fields["bytes"] = w->record.byte_size;
     fields["already_present"] = w->already_present;
     log_event(Level::info, "export delivered", fields);
+    metrics_.delivery_finished(DeliveryOutcome::sent, Clock::now() - w->started);
     ++delivered_;
     last_delivery_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
@@ -320,7 +325,7 @@ void ExportWorkerPool::postpone(ExportQueue& queue, const ClaimedExport& item,
 
 void ExportWorkerPool::record_failure(ExportQueue& queue, const ClaimedExport& item,
                                       const std::exception& error, bool permanent,
-                                      const RetryPolicy& policy) {
+                                      const RetryPolicy& policy, Clock::time_point started) {
   thread_local std::mt19937_64 random{std::random_device{}()};
   const bool give_up = permanent || attempts_exhausted(policy, item.attempts);
   FailureRecord record{item.export_id,
@@ -339,6 +344,8 @@ void ExportWorkerPool::record_failure(ExportQueue& queue, const ClaimedExport& i
   }
   log_event(give_up ? Level::error : Level::warn,
             give_up ? "export failed, giving up" : "export attempt failed, will retry", fields);
+  metrics_.delivery_finished(give_up ? DeliveryOutcome::failed : DeliveryOutcome::retry,
+                             Clock::now() - started);
   try {
     queue.record_failure(record);
   } catch (const std::exception& e) {

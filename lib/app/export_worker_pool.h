@@ -18,6 +18,7 @@
 #include "domain/retry_policy.h"
 #include "ports/dropzone.h"
 #include "ports/export_queue.h"
+#include "ports/metrics.h"
 
 namespace exportd {
 
@@ -43,9 +44,9 @@ using DropzoneResolver = std::function<Dropzone&(int worker_index, const Claimed
 class ExportWorkerPool {
  public:
   // `health` pauses connections that keep failing; shared with whoever
-  // reports on them.
+  // reports on them. `metrics` counts every attempt's outcome.
   ExportWorkerPool(WorkerPoolOptions options, QueueFactory queues, DropzoneResolver dropzones,
-                   ConnectionHealth& health);
+                   ConnectionHealth& health, Metrics& metrics);
   ~ExportWorkerPool();  // stops and joins
   ExportWorkerPool(const ExportWorkerPool&) = delete;
   ExportWorkerPool& operator=(const ExportWorkerPool&) = delete;
@@ -64,9 +65,9 @@ class ExportWorkerPool {
   // When the last export was recorded SENT; nullopt before the first.
   std::optional<std::chrono::system_clock::time_point> last_delivery() const;
 
-  // True when every worker went round its loop within `max_silence`: the
-  // proof of progress the service watchdog is fed from. A worker stuck in a
-  // call or a database wait falls silent.
+  // True when every worker went round its loop or started an export within
+  // `max_silence`: the proof of progress the service watchdog and /healthz
+  // go by. A worker stuck in a call or a database wait falls silent.
   bool progressing(std::chrono::milliseconds max_silence) const;
 
   // The settings a reload may change while the workers run.
@@ -77,7 +78,8 @@ class ExportWorkerPool {
   void deliver_batch(int worker, ExportQueue& queue, std::vector<ClaimedExport>& batch);
   void postpone(ExportQueue& queue, const ClaimedExport& item, std::chrono::milliseconds delay);
   void record_failure(ExportQueue& queue, const ClaimedExport& item, const std::exception& error,
-                      bool permanent, const RetryPolicy& policy);
+                      bool permanent, const RetryPolicy& policy,
+                      std::chrono::steady_clock::time_point started);
   void wait_for_work(int index, std::uint64_t seen_generation, std::chrono::milliseconds timeout);
   void beat(int index);
   void sleep_unless_stopped(std::chrono::milliseconds duration);
@@ -86,6 +88,7 @@ class ExportWorkerPool {
   QueueFactory queues_;
   DropzoneResolver dropzones_;
   ConnectionHealth& health_;
+  Metrics& metrics_;
   std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::condition_variable wakeup_;

@@ -38,7 +38,8 @@ inline CliResult run_cli(std::vector<std::string> args, std::map<std::string, st
 class DaemonHarness {
  public:
   // `export_settings` are extra lines for the [export] table, `sections`
-  // whole extra tables.
+  // whole extra tables. Metrics are off unless `sections` has [metrics]:
+  // daemons run side by side.
   DaemonHarness(const std::string& database_url, const std::string& export_settings,
                 const std::string& sections = "")
       : dir_(make_temp_dir("exportd-e2e")) {
@@ -46,7 +47,12 @@ class DaemonHarness {
     std::ofstream(config_path()) << "[database]\nurl = \"" << database_url << "\"\n"
                                  << "[export]\nworkers = 4\nfilesystem_roots = [\"" << root()
                                  << "\"]\n"
-                                 << export_settings << sections << "[log]\nformat = \"json\"\n";
+                                 << export_settings << sections
+                                 << (sections.find("[metrics]") == std::string::npos
+                                         ? "[metrics]\nlisten = \"\"\n"
+                                         : "")
+                                 // Last, so a test can append [log] keys.
+                                 << "[log]\nformat = \"json\"\n";
   }
   ~DaemonHarness() {
     std::error_code ec;

@@ -1,5 +1,5 @@
 // The daemon as a systemd service: the notify protocol on a fake
-// NOTIFY_SOCKET the test listens on, and SIGHUP reloads.
+// NOTIFY_SOCKET the test listens on, SIGHUP reloads, /metrics and /healthz.
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -12,7 +12,9 @@
 #include <pqxx/pqxx>
 #include <thread>
 
+#include "adapters/prometheus/metrics_endpoint.h"
 #include "tests/e2e/daemon_harness.h"
+#include "tests/support/http.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/seed.h"
@@ -202,4 +204,92 @@ TEST_CASE("service: no WATCHDOG while a worker is stuck, again once it moves", "
       10s));
   daemon.signal(SIGTERM);
   CHECK(daemon.wait(10s) == 0);
+}
+
+TEST_CASE(
+    "service: /metrics counts deliveries; /healthz fails while a worker is stuck or the "
+    "database is gone",
+    "[e2e][service][metrics]") {
+  const std::string url = PgCluster::shared().fresh_database();
+  const int port = free_port();
+  DaemonHarness harness(url, "",
+                        "[metrics]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\n");
+  const auto org =
+      seed_org(url, "acme", harness.root() + "/acme/exports", harness.root() + "/acme/acks");
+  seed_exports(url, org, 3, 2);
+  // The draft of a fourth export held, as in the watchdog test: the worker
+  // that takes it blocks in the database.
+  const auto stuck = seed_exports(url, org, 1, 1);
+  pqxx::connection blocker(url);
+  auto lock = std::make_unique<pqxx::work>(blocker);
+  lock->exec(
+      "SELECT d.id FROM draft_orders d JOIN erp_exports e ON e.draft_order_id = d.id"
+      " WHERE e.id = '" +
+      stuck[0] + "' FOR NO KEY UPDATE OF d");
+
+  // A 2 s watchdog: stalled means silent for over a second.
+  auto daemon = harness.start({{"WATCHDOG_USEC", "2000000"}});
+  const auto healthz = [&] { return http_get(port, "/healthz"); };
+  REQUIRE(eventually([&] { return healthz().status == 503; }, 10s));
+  CHECK_THAT(healthz().body, Catch::StartsWith("export workers stalled"));
+
+  lock->abort();
+  REQUIRE(eventually([&] { return healthz().status == 200; }, 10s));
+  CHECK(healthz().body == "ok\n");
+  REQUIRE(eventually(
+      [&] {
+        return query_value(url, "SELECT count(*) FROM erp_exports WHERE status = 'SENT'") == "4";
+      },
+      10s));
+  const auto metrics = http_get(port, "/metrics");
+  CHECK(metrics.status == 200);
+  CHECK_THAT(metrics.body,
+             Catch::Contains("orderflow_exportd_deliveries_total{outcome=\"sent\"} 4\n"));
+  CHECK_THAT(metrics.body,
+             Catch::Contains("orderflow_exportd_delivery_duration_seconds_count{outcome=\"sent\"} "
+                             "4\n"));
+  CHECK_THAT(metrics.body, Catch::Contains("orderflow_exportd_exports{status=\"SENT\"} 4\n"));
+  CHECK_THAT(metrics.body, Catch::Contains("orderflow_exportd_exports{status=\"PENDING\"} 0\n"));
+  CHECK_THAT(metrics.body, Catch::Contains("orderflow_exportd_connection_circuit_state{"
+                                           "connection_id=\"" +
+                                           org.connection_id + "\",state=\"closed\"} 1\n"));
+
+  // The database refuses connections: /healthz says so, the metrics too.
+  const std::string database = url.substr(url.rfind('/') + 1);
+  const std::string admin = PgCluster::shared().url();
+  query_value(admin, "ALTER DATABASE " + database + " ALLOW_CONNECTIONS false");
+  query_value(admin,
+              "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" +
+                  database + "'");
+  REQUIRE(eventually([&] { return healthz().status == 503; }, 10s));
+  CHECK(healthz().body == "database unreachable\n");
+  CHECK_THAT(http_get(port, "/metrics").body, Catch::Contains("orderflow_exportd_database_up 0\n"));
+  query_value(admin, "ALTER DATABASE " + database + " ALLOW_CONNECTIONS true");
+  CHECK(eventually([&] { return healthz().status == 200; }, 10s));
+
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait(10s) == 0);
+  CHECK(http_get(port, "/healthz").status == 0);  // gone with the daemon
+}
+
+TEST_CASE("service: a metrics port in use is logged; deliveries go on", "[e2e][service][metrics]") {
+  const std::string url = PgCluster::shared().fresh_database();
+  exportd::MetricsEndpoint squatter(
+      "127.0.0.1:0", [] { return std::string(); }, [] { return std::nullopt; });
+  DaemonHarness harness(
+      url, "", "[metrics]\nlisten = \"127.0.0.1:" + std::to_string(squatter.port()) + "\"\n");
+  const auto org =
+      seed_org(url, "acme", harness.root() + "/acme/exports", harness.root() + "/acme/acks");
+  seed_exports(url, org, 2, 1);
+  auto daemon = harness.start();
+  CHECK(eventually(
+      [&] {
+        return query_value(url, "SELECT count(*) FROM erp_exports WHERE status = 'SENT'") == "2";
+      },
+      10s));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait(10s) == 0);
+  const auto log = slurp(harness.log_path());
+  CHECK_THAT(log, Catch::Contains("metrics endpoint unavailable; delivering without it"));
+  CHECK_THAT(log, Catch::Contains("Address already in use"));
 }

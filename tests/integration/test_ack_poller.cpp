@@ -16,6 +16,7 @@
 #include "app/ack_poller.h"
 #include "app/connection_health.h"
 #include "domain/connection_settings.h"
+#include "tests/fakes/fake_metrics.h"
 #include "tests/support/files.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/process.h"
@@ -46,7 +47,8 @@ struct Rig {
   std::string ack_dir;  // local path (for SFTP: the server's directory)
   SeededOrg org;
   ConnectionSettings settings;
-  ConnectionHealth health;
+  FakeMetrics metrics;
+  ConnectionHealth health{metrics};
   FilesystemDropzone filesystem{{"/"}};
   SocketDeadlines deadlines;
   std::unique_ptr<Dropzone> sftp;
@@ -72,7 +74,7 @@ struct Rig {
         [](const std::string& s) { return s; }, 1);
     poller = std::make_unique<AckPoller>(
         AckPollerOptions{.max_file_bytes = 4096, .batch_size = 3},
-        [this](int) { return std::make_unique<PgAckStore>(url); }, *unused_cache, health);
+        [this](int) { return std::make_unique<PgAckStore>(url); }, *unused_cache, health, metrics);
   }
 
   Dropzone& dropzone() { return sftp ? *sftp : static_cast<Dropzone&>(filesystem); }
@@ -174,6 +176,14 @@ void every_spec_row(Rig& rig) {
                     "SELECT string_agg(DISTINCT verdict, ',' ORDER BY verdict)"
                     " FROM exportd_ack_files") ==
         "ACKED,CONTRADICTION,INVALID,NO_EXPORT,REJECTED,REPEAT,TOO_LARGE");
+  // Every recorded file counted once, by the verdict stored with it.
+  CHECK(rig.metrics.ack_files() == std::map<std::string, int>{{"ACKED", 4},
+                                                              {"CONTRADICTION", 1},
+                                                              {"INVALID", 2},
+                                                              {"NO_EXPORT", 1},
+                                                              {"REJECTED", 1},
+                                                              {"REPEAT", 1},
+                                                              {"TOO_LARGE", 1}});
 }
 
 }  // namespace
@@ -302,7 +312,7 @@ TEST_CASE(
   sshd().freeze();
   AckPoller poller(
       {.max_files_per_poll = 3, .batch_size = 2, .threads = 2},
-      [&](int) { return std::make_unique<PgAckStore>(rig.url); }, cache, rig.health);
+      [&](int) { return std::make_unique<PgAckStore>(rig.url); }, cache, rig.health, rig.metrics);
   const auto started = std::chrono::steady_clock::now();
   poller.start();
   // All ten, three per poll, while the other thread waits on the frozen server.

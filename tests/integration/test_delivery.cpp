@@ -14,6 +14,7 @@
 #include "app/export_worker_pool.h"
 #include "app/sha256.h"
 #include "domain/connection_settings.h"
+#include "tests/fakes/fake_metrics.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/seed.h"
@@ -34,12 +35,13 @@ struct Daemon {
             [this](int, const ClaimedExport&, const ConnectionSettings&) -> Dropzone& {
               return dropzone;
             },
-            health),
+            health, metrics),
         listener(url, [this] { pool.wake(); }) {
     pool.start();
   }
   FilesystemDropzone dropzone;
-  ConnectionHealth health;
+  FakeMetrics metrics;
+  ConnectionHealth health{metrics};
   ExportWorkerPool pool;
   PgWakeupListener listener;
 };

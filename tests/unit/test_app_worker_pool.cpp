@@ -5,6 +5,7 @@
 #include "app/export_worker_pool.h"
 #include "domain/connection_settings.h"
 #include "tests/fakes/fake_export_queue.h"
+#include "tests/fakes/fake_metrics.h"
 #include "tests/support/process.h"
 
 using namespace exportd;
@@ -19,7 +20,7 @@ const nlohmann::json kFilesystem = {
 struct Pool {
   // The breaker stays out of the way unless a test lowers its threshold.
   explicit Pool(WorkerPoolOptions options = {}, int failure_threshold = 1000)
-      : health({.failure_threshold = failure_threshold, .initial_pause = 60s},
+      : health(metrics, {.failure_threshold = failure_threshold, .initial_pause = 60s},
                [this] { return now; }),
         pool(
             [&] {
@@ -30,10 +31,11 @@ struct Pool {
             [this](int, const ClaimedExport&, const ConnectionSettings&) -> Dropzone& {
               return dropzone;
             },
-            health) {}
+            health, metrics) {}
   FakeExportStore store;
   FakeDropzone dropzone;
   CircuitBreaker::Clock::time_point now = CircuitBreaker::Clock::now();
+  FakeMetrics metrics;
   ConnectionHealth health;
   ExportWorkerPool pool;
 };
@@ -54,6 +56,9 @@ TEST_CASE("the pool delivers every export once and flushes each directory per ba
   p.pool.stop();
   CHECK(p.dropzone.files.size() == 40);
   CHECK(p.dropzone.directory_syncs <= 40 / 5 + 3);  // one per batch, not one per file
+  CHECK(p.metrics.deliveries(DeliveryOutcome::sent) == 40);
+  CHECK(p.metrics.deliveries(DeliveryOutcome::retry) == 0);
+  CHECK(p.metrics.durations().size() == 40);
   const auto doc = nlohmann::json::parse(p.dropzone.files.at("/drop/exports/sales_order_e7.json"));
   CHECK(doc["meta"]["export_id"] == "e7");
 }
@@ -79,6 +84,9 @@ TEST_CASE("a transient failure is retried with backoff until attempts are exhaus
   }
   REQUIRE(eventually([&] { return status_is(p.store, "e1", "FAILED"); }, 5s));
   CHECK(p.store.get("e1").attempts == 3);
+  CHECK(p.metrics.deliveries(DeliveryOutcome::retry) == 2);
+  CHECK(p.metrics.deliveries(DeliveryOutcome::failed) == 1);
+  CHECK(p.metrics.deliveries(DeliveryOutcome::sent) == 0);
 }
 
 TEST_CASE("a permanent failure gives up at once", "[app]") {
@@ -89,6 +97,7 @@ TEST_CASE("a permanent failure gives up at once", "[app]") {
   REQUIRE(eventually([&] { return status_is(p.store, "e1", "FAILED"); }, 5s));
   CHECK(p.store.get("e1").attempts == 1);
   CHECK(p.store.get("e1").error["category"] == "permanent");
+  CHECK(p.metrics.deliveries(DeliveryOutcome::failed) == 1);
 }
 
 TEST_CASE("invalid connection settings or a missing connection are permanent", "[app]") {
@@ -176,6 +185,14 @@ TEST_CASE("a connection that keeps failing pauses as a whole, without using up a
   }
   CHECK(postponed == 8);
   CHECK(p.health.state("conn-1") == CircuitBreaker::State::open);
+  // Told once per change: first seen, one failure, paused; postponed
+  // exports are no deliveries.
+  using Change = FakeMetrics::HealthChange;
+  CHECK(p.metrics.health_changes() ==
+        std::vector<Change>{{"conn-1", CircuitBreaker::State::closed, 0},
+                            {"conn-1", CircuitBreaker::State::closed, 1},
+                            {"conn-1", CircuitBreaker::State::open, 2}});
+  CHECK(p.metrics.deliveries(DeliveryOutcome::retry) == 2);
 }
 
 TEST_CASE("after the pause one trial goes first; its success resumes the connection", "[app]") {
@@ -191,6 +208,12 @@ TEST_CASE("after the pause one trial goes first; its success resumes the connect
   REQUIRE(eventually([&] { return p.pool.delivered() == 4; }, 5s));
   p.pool.stop();
   CHECK(p.health.state("conn-1") == CircuitBreaker::State::closed);
+  const auto changes = p.metrics.health_changes();
+  using Change = FakeMetrics::HealthChange;
+  CHECK(changes == std::vector<Change>{{"conn-1", CircuitBreaker::State::closed, 1},
+                                       {"conn-1", CircuitBreaker::State::open, 2},
+                                       {"conn-1", CircuitBreaker::State::half_open, 2},
+                                       {"conn-1", CircuitBreaker::State::closed, 0}});
 }
 
 TEST_CASE("stopping releases the rest of a batch for later, attempts not counted", "[app]") {

@@ -99,6 +99,23 @@ TEST_CASE("typos, wrong types and bad values are errors naming the key", "[confi
   CHECK_THAT(error_of(db + "[export\n"), Catch::Contains("cannot parse 'exportd.toml' at line"));
 }
 
+TEST_CASE("the metrics address is a numeric ADDRESS:PORT, or empty for none", "[config]") {
+  const std::string db = "[database]\nurl = \"postgresql://x@/y\"\n";
+  for (const char* good : {"127.0.0.1:9464", "0.0.0.0:1", "[::1]:9464", "[::]:65535", ""}) {
+    CAPTURE(good);
+    CHECK(parse_daemon_config(db + "[metrics]\nlisten = \"" + good + "\"\n", "f", {})
+              .metrics_listen == good);
+  }
+  for (const char* bad :
+       {"localhost:9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
+        "127.0.0.1:94a4", "::1:9464", "[::1]", ":9464", "127.0.0.1:999999999999"}) {
+    CAPTURE(bad);
+    CHECK_THAT(error_of(db + "[metrics]\nlisten = \"" + bad + "\"\n"),
+               Catch::Contains("'metrics.listen' must be ADDRESS:PORT") &&
+                   Catch::Contains(std::string("got '") + bad + "'"));
+  }
+}
+
 TEST_CASE("the environment overrides the file", "[config]") {
   EnvironmentOverrides env;
   env.database_url = "postgresql://env@/db";

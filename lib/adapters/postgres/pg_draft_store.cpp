@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include "adapters/postgres/pg_queue_stats.h"
 #include "adapters/postgres/pg_transaction.h"
 #include "domain/failure.h"
 
@@ -78,16 +79,15 @@ std::string PgDraftStore::enqueue(const std::string& draft_id, const std::string
 nlohmann::ordered_json PgDraftStore::status_report() {
   return in_transaction(database_url_, [&](pqxx::work& tx) {
     nlohmann::ordered_json report;
-    nlohmann::ordered_json depth = {{"PENDING", 0}, {"SENT", 0}, {"ACKED", 0}, {"FAILED", 0}};
-    for (const auto& row : tx.exec("SELECT status::text, count(*) FROM erp_exports GROUP BY 1")) {
-      depth[row[0].as<std::string>()] = row[1].as<long long>();
+    const QueueSnapshot queue = read_queue_snapshot(tx);
+    nlohmann::ordered_json depth;
+    for (const char* status : {"PENDING", "SENT", "ACKED", "FAILED"}) {
+      depth[status] = queue.exports_by_status.at(status);
     }
     report["exports"] = depth;
-    const auto oldest = tx.exec1(
-        "SELECT floor(extract(epoch FROM now() - min(created_at)))::bigint"
-        "  FROM erp_exports WHERE status = 'PENDING'")[0];
-    report["oldest_pending_age_s"] =
-        oldest.is_null() ? nullptr : nlohmann::ordered_json(oldest.as<long long>());
+    report["oldest_pending_age_s"] = queue.oldest_pending_age
+                                         ? nlohmann::ordered_json(queue.oldest_pending_age->count())
+                                         : nlohmann::ordered_json(nullptr);
     report["failed_last_24h"] = tx.exec1(
                                       "SELECT count(*) FROM erp_exports WHERE status = 'FAILED'"
                                       "   AND updated_at > now() - interval '24 hours'")[0]

@@ -1,16 +1,38 @@
 #include "adapters/postgres/pg_queue_stats.h"
 
+#include "domain/status.h"
+
 namespace exportd {
+
+QueueSnapshot read_queue_snapshot(pqxx::transaction_base& tx) {
+  QueueSnapshot snapshot;
+  for (const auto status :
+       {ExportStatus::pending, ExportStatus::sent, ExportStatus::acked, ExportStatus::failed}) {
+    snapshot.exports_by_status[std::string(to_string(status))] = 0;
+  }
+  // The status index answers this without visiting the table's rows.
+  for (const auto& row : tx.exec("SELECT status::text, count(*) FROM erp_exports GROUP BY 1")) {
+    snapshot.exports_by_status[row[0].as<std::string>()] = row[1].as<long long>();
+  }
+  const auto oldest = tx.exec1(
+      "SELECT floor(extract(epoch FROM now() - min(created_at)))::bigint"
+      "  FROM erp_exports WHERE status = 'PENDING'")[0];
+  if (!oldest.is_null()) {
+    snapshot.oldest_pending_age = std::chrono::seconds(oldest.as<long long>());
+  }
+  return snapshot;
+}
 
 PgQueueStats::PgQueueStats(std::string database_url) : database_url_(std::move(database_url)) {}
 
-std::optional<long long> PgQueueStats::pending() {
+std::optional<QueueSnapshot> PgQueueStats::snapshot() {
+  std::lock_guard lock(mutex_);
   try {
     if (!conn_ || !conn_->is_open()) {
       conn_ = std::make_unique<pqxx::connection>(database_url_);
     }
-    pqxx::nontransaction tx(*conn_);
-    return tx.exec1("SELECT count(*) FROM erp_exports WHERE status = 'PENDING'")[0].as<long long>();
+    pqxx::read_transaction tx(*conn_);
+    return read_queue_snapshot(tx);
   } catch (const std::exception&) {
     conn_.reset();
     return std::nullopt;

@@ -1,24 +1,30 @@
-// How many exports wait, for the service status line; also the daemon's
-// check that the database answers before it says READY.
+// The export queue's depth by status, read with one connection of its own
+// (reopened after a failure); also the daemon's check that the database
+// answers before it says READY and on each /healthz.
 #pragma once
 
 #include <memory>
-#include <optional>
+#include <mutex>
 #include <string>
 
 #include <pqxx/pqxx>
 
+#include "ports/queue_stats.h"
+
 namespace exportd {
 
-class PgQueueStats {
+class PgQueueStats final : public QueueStats {
  public:
   explicit PgQueueStats(std::string database_url);
-  // PENDING exports; nullopt when the database does not answer.
-  std::optional<long long> pending();
+  std::optional<QueueSnapshot> snapshot() override;
 
  private:
   std::string database_url_;
+  std::mutex mutex_;  // one connection, callers on several threads
   std::unique_ptr<pqxx::connection> conn_;
 };
+
+// The same figures inside a caller's transaction (the `status` command).
+QueueSnapshot read_queue_snapshot(pqxx::transaction_base& tx);
 
 }  // namespace exportd

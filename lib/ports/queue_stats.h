@@ -1,0 +1,28 @@
+// Port: how the export queue looks right now, for the service status line,
+// the metrics and the health check. A query away from the database.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace exportd {
+
+struct QueueSnapshot {
+  // Every export status, those with no exports included (as 0).
+  std::map<std::string, long long> exports_by_status;
+  // Since the oldest PENDING export was created; nullopt when none waits.
+  std::optional<std::chrono::seconds> oldest_pending_age;
+
+  long long pending() const { return exports_by_status.at("PENDING"); }
+};
+
+class QueueStats {
+ public:
+  virtual ~QueueStats() = default;
+  // nullopt when the database does not answer. Safe from any thread.
+  virtual std::optional<QueueSnapshot> snapshot() = 0;
+};
+
+}  // namespace exportd

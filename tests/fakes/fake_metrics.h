@@ -1,0 +1,62 @@
+// Metrics that remember what they were told, for tests of the app layer.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ports/metrics.h"
+
+namespace exportd::testing {
+
+class FakeMetrics final : public Metrics {
+ public:
+  struct HealthChange {
+    std::string connection_id;
+    CircuitBreaker::State state;
+    int consecutive_failures;
+    bool operator==(const HealthChange&) const = default;
+  };
+
+  void delivery_finished(DeliveryOutcome outcome, std::chrono::duration<double> took) override {
+    std::lock_guard lock(mutex_);
+    ++deliveries_[outcome];
+    durations_.push_back(took);
+  }
+  void ack_file_recorded(const std::string& verdict) override {
+    std::lock_guard lock(mutex_);
+    ++ack_files_[verdict];
+  }
+  void connection_health(const std::string& connection_id, CircuitBreaker::State state,
+                         int consecutive_failures) override {
+    std::lock_guard lock(mutex_);
+    health_changes_.push_back({connection_id, state, consecutive_failures});
+  }
+
+  int deliveries(DeliveryOutcome outcome) {
+    std::lock_guard lock(mutex_);
+    return deliveries_[outcome];
+  }
+  std::vector<std::chrono::duration<double>> durations() {
+    std::lock_guard lock(mutex_);
+    return durations_;
+  }
+  std::map<std::string, int> ack_files() {
+    std::lock_guard lock(mutex_);
+    return ack_files_;
+  }
+  std::vector<HealthChange> health_changes() {
+    std::lock_guard lock(mutex_);
+    return health_changes_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<DeliveryOutcome, int> deliveries_;
+  std::vector<std::chrono::duration<double>> durations_;
+  std::map<std::string, int> ack_files_;
+  std::vector<HealthChange> health_changes_;
+};
+
+}  // namespace exportd::testing
