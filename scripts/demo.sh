@@ -19,7 +19,11 @@ if [ "$(id -u)" -eq 0 ]; then
   chown postgres: "$demo/pg"
   as_pg=(runuser -u postgres --)
 fi
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+port=$(free_port)
+metrics_port=$(free_port)
 
 cleanup() {
   [ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
@@ -47,6 +51,9 @@ poll_interval_s = 1          # the default is 60; the demo should not wait that 
 
 [log]
 format = "text"
+
+[metrics]
+listen = "127.0.0.1:$metrics_port"
 TOML
 
 echo "== orderflow-exportd migrate"
@@ -113,6 +120,15 @@ echo "== each export's final state"
                    FROM erp_exports e JOIN draft_orders d ON d.id = e.draft_order_id ORDER BY 1"
 echo "== answers filed by the ack poller"
 ls "$demo/dropzone/acme/acks/processed"
+echo "== GET http://127.0.0.1:$metrics_port/healthz and /metrics (zeros and histogram buckets left out)"
+python3 - "$metrics_port" <<'PY'
+import sys, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}"
+print(urllib.request.urlopen(base + "/healthz").read().decode(), end="")
+for line in urllib.request.urlopen(base + "/metrics").read().decode().splitlines():
+    if line.startswith("orderflow_exportd_") and "_bucket{" not in line and not line.endswith(" 0"):
+        print(line)
+PY
 echo "== daemon log (text format)"
 grep -E "delivered|ack file" "$demo/daemon.log" | head -12
 [ "$answered" = 5 ] || { echo "demo: only $answered of 5 answers were applied" >&2; exit 1; }
