@@ -305,12 +305,8 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
   // unit's WatchdogSec when none is set).
   const auto stall_limit = std::chrono::duration_cast<std::chrono::milliseconds>(
       watchdog.value_or(std::chrono::seconds(90)) / 2);
-  const auto pending = [&]() -> std::optional<long long> {
-    const auto snapshot = queue_stats.snapshot();
-    return snapshot ? std::optional(snapshot->pending()) : std::nullopt;
-  };
-  const auto status_line = [&](std::optional<long long> pending_now) {
-    return service_status_line(pending_now, pool.delivered(), pool.last_delivery(),
+  const auto status_line = [&](std::optional<long long> pending) {
+    return service_status_line(pending, pool.delivered(), pool.last_delivery(),
                                std::chrono::system_clock::now());
   };
   std::unique_ptr<MetricsEndpoint> endpoint;
@@ -320,7 +316,7 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
       endpoint = std::make_unique<MetricsEndpoint>(
           config.metrics_listen, [&] { return metrics.scrape(); },
           [&]() -> std::optional<std::string> {
-            if (!queue_stats.snapshot()) {
+            if (!queue_stats.pending()) {
               return "database unreachable";
             }
             if (!pool.progressing(stall_limit)) {
@@ -349,18 +345,18 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
     if (signal == SIGHUP) {
       notifier.reloading();
       reload_config(config_path, config_path_given, running, pool, acks);
-      notifier.ready(status_line(pending()));
+      notifier.ready(status_line(queue_stats.pending()));
       continue;
     }
     const auto now = std::chrono::steady_clock::now();
     if (!ready || now >= next_status) {
-      const auto pending_now = pending();
-      if (!ready && pending_now) {
+      const auto pending = queue_stats.pending();
+      if (!ready && pending) {
         ready = true;
-        notifier.ready(status_line(pending_now));
+        notifier.ready(status_line(pending));
         log_event(Level::info, "ready", {});
       } else if (ready) {
-        notifier.status(status_line(pending_now));
+        notifier.status(status_line(pending));
       }
       next_status = now + std::chrono::seconds(10);
     }

@@ -14,8 +14,6 @@ struct QueueSnapshot {
   std::map<std::string, long long> exports_by_status;
   // Since the oldest PENDING export was created; nullopt when none waits.
   std::optional<std::chrono::seconds> oldest_pending_age;
-
-  long long pending() const { return exports_by_status.at("PENDING"); }
 };
 
 class QueueStats {

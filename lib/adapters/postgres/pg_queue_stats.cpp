@@ -25,18 +25,30 @@ QueueSnapshot read_queue_snapshot(pqxx::transaction_base& tx) {
 
 PgQueueStats::PgQueueStats(std::string database_url) : database_url_(std::move(database_url)) {}
 
-std::optional<QueueSnapshot> PgQueueStats::snapshot() {
+template <typename Read>
+auto PgQueueStats::read(Read read_in)
+    -> std::optional<std::invoke_result_t<Read, pqxx::transaction_base&>> {
   std::lock_guard lock(mutex_);
   try {
     if (!conn_ || !conn_->is_open()) {
       conn_ = std::make_unique<pqxx::connection>(database_url_);
     }
     pqxx::read_transaction tx(*conn_);
-    return read_queue_snapshot(tx);
+    return read_in(tx);
   } catch (const std::exception&) {
     conn_.reset();
     return std::nullopt;
   }
+}
+
+std::optional<QueueSnapshot> PgQueueStats::snapshot() {
+  return read(read_queue_snapshot);
+}
+
+std::optional<long long> PgQueueStats::pending() {
+  return read([](pqxx::transaction_base& tx) {
+    return tx.exec1("SELECT count(*) FROM erp_exports WHERE status = 'PENDING'")[0].as<long long>();
+  });
 }
 
 }  // namespace exportd
