@@ -1,6 +1,7 @@
 // The status state machines of shared/spec/database.md.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,6 +10,10 @@ namespace exportd {
 
 enum class DraftStatus { needs_review, ready, approved, pushing, pushed, error };
 enum class ExportStatus { pending, sent, acked, failed };
+
+// Every export status, in the order an export goes through them.
+inline constexpr std::array kExportStatuses = {ExportStatus::pending, ExportStatus::sent,
+                                               ExportStatus::acked, ExportStatus::failed};
 
 std::string_view to_string(DraftStatus status);
 std::string_view to_string(ExportStatus status);

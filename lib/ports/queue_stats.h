@@ -5,13 +5,14 @@
 #include <chrono>
 #include <map>
 #include <optional>
-#include <string>
+
+#include "domain/status.h"
 
 namespace exportd {
 
 struct QueueSnapshot {
   // Every export status, those with no exports included (as 0).
-  std::map<std::string, long long> exports_by_status;
+  std::map<ExportStatus, long long> exports_by_status;
   // Since the oldest PENDING export was created; nullopt when none waits.
   std::optional<std::chrono::seconds> oldest_pending_age;
 };

@@ -73,7 +73,11 @@ TEST_CASE("metrics: each connection's circuit state, one of three set", "[metric
 TEST_CASE("metrics: queue depth and oldest PENDING age are read at each scrape", "[metrics]") {
   FixedQueueStats queue;
   PrometheusMetrics metrics(queue, "1");
-  queue.next = QueueSnapshot{{{"ACKED", 7}, {"FAILED", 0}, {"PENDING", 3}, {"SENT", 2}}, 42s};
+  queue.next = QueueSnapshot{{{ExportStatus::pending, 3},
+                              {ExportStatus::sent, 2},
+                              {ExportStatus::acked, 7},
+                              {ExportStatus::failed, 0}},
+                             42s};
   auto text = metrics.scrape();
   CHECK_THAT(text, Catch::Contains("orderflow_exportd_database_up 1\n"));
   CHECK_THAT(text, Catch::Contains("# TYPE orderflow_exportd_exports gauge"));

@@ -5,6 +5,7 @@
 #include "adapters/postgres/pg_queue_stats.h"
 #include "adapters/postgres/pg_transaction.h"
 #include "domain/failure.h"
+#include "domain/status.h"
 
 namespace exportd {
 
@@ -81,8 +82,8 @@ nlohmann::ordered_json PgDraftStore::status_report() {
     nlohmann::ordered_json report;
     const QueueSnapshot queue = read_queue_snapshot(tx);
     nlohmann::ordered_json depth;
-    for (const char* status : {"PENDING", "SENT", "ACKED", "FAILED"}) {
-      depth[status] = queue.exports_by_status.at(status);
+    for (const auto& [status, count] : queue.exports_by_status) {
+      depth[std::string(to_string(status))] = count;
     }
     report["exports"] = depth;
     report["oldest_pending_age_s"] = queue.oldest_pending_age

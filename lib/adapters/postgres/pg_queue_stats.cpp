@@ -6,13 +6,14 @@ namespace exportd {
 
 QueueSnapshot read_queue_snapshot(pqxx::transaction_base& tx) {
   QueueSnapshot snapshot;
-  for (const auto status :
-       {ExportStatus::pending, ExportStatus::sent, ExportStatus::acked, ExportStatus::failed}) {
-    snapshot.exports_by_status[std::string(to_string(status))] = 0;
+  for (const auto status : kExportStatuses) {
+    snapshot.exports_by_status[status] = 0;
   }
   // The status index answers this without visiting the table's rows.
   for (const auto& row : tx.exec("SELECT status::text, count(*) FROM erp_exports GROUP BY 1")) {
-    snapshot.exports_by_status[row[0].as<std::string>()] = row[1].as<long long>();
+    if (const auto status = parse_export_status(row[0].as<std::string>())) {
+      snapshot.exports_by_status[*status] = row[1].as<long long>();
+    }
   }
   const auto oldest = tx.exec1(
       "SELECT floor(extract(epoch FROM now() - min(created_at)))::bigint"

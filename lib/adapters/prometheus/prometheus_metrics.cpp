@@ -99,7 +99,8 @@ std::string PrometheusMetrics::scrape() {
   if (snapshot) {
     auto exports = gauge_family("orderflow_exportd_exports", "Exports in the queue, by status");
     for (const auto& [status, count] : snapshot->exports_by_status) {
-      exports.metric.push_back(gauge_value(static_cast<double>(count), {{"status", status}}));
+      exports.metric.push_back(
+          gauge_value(static_cast<double>(count), {{"status", std::string(to_string(status))}}));
     }
     families.push_back(std::move(exports));
     auto oldest = gauge_family("orderflow_exportd_oldest_pending_age_seconds",
