@@ -10,6 +10,12 @@ namespace {
 
 constexpr std::array kOutcomeValues = {DeliveryOutcome::sent, DeliveryOutcome::retry,
                                        DeliveryOutcome::failed};
+
+// Where an outcome's series sit in the arrays filled once at construction.
+constexpr size_t slot(DeliveryOutcome outcome) {
+  return static_cast<size_t>(outcome);
+}
+
 constexpr std::array kCircuitStates = {CircuitBreaker::State::closed, CircuitBreaker::State::open,
                                        CircuitBreaker::State::half_open};
 
@@ -56,10 +62,10 @@ PrometheusMetrics::PrometheusMetrics(QueueStats& queue, const std::string& versi
                       .Name("orderflow_exportd_delivery_duration_seconds")
                       .Help("From the start of an export's write to its recorded outcome")
                       .Register(*registry_);
-  for (size_t i = 0; i < kOutcomes; ++i) {
-    const prometheus::Labels labels{{"outcome", to_string(kOutcomeValues[i])}};
-    deliveries_[i] = &deliveries.Add(labels);
-    delivery_seconds_[i] = &seconds.Add(labels, kDeliveryBuckets);
+  for (const auto outcome : kOutcomeValues) {
+    const prometheus::Labels labels{{"outcome", to_string(outcome)}};
+    deliveries_.at(slot(outcome)) = &deliveries.Add(labels);
+    delivery_seconds_.at(slot(outcome)) = &seconds.Add(labels, kDeliveryBuckets);
   }
   prometheus::BuildGauge()
       .Name("orderflow_exportd_build_info")
@@ -71,9 +77,8 @@ PrometheusMetrics::PrometheusMetrics(QueueStats& queue, const std::string& versi
 
 void PrometheusMetrics::delivery_finished(DeliveryOutcome outcome,
                                           std::chrono::duration<double> took) {
-  const auto i = static_cast<size_t>(outcome);
-  deliveries_[i]->Increment();
-  delivery_seconds_[i]->Observe(took.count());
+  deliveries_[slot(outcome)]->Increment();
+  delivery_seconds_[slot(outcome)]->Observe(took.count());
 }
 
 void PrometheusMetrics::ack_file_recorded(const std::string& verdict) {
