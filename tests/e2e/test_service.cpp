@@ -87,6 +87,16 @@ size_t count_of(const std::string& text, const std::string& needle) {
   return count;
 }
 
+// Whether `count` exports reach SENT within ten seconds.
+bool sent_eventually(const std::string& url, int count) {
+  return eventually(
+      [&] {
+        return query_value(url, "SELECT count(*) FROM erp_exports WHERE status = 'SENT'") ==
+               std::to_string(count);
+      },
+      10s);
+}
+
 }  // namespace
 
 TEST_CASE("service: READY, STATUS, WATCHDOG from progress, RELOADING, STOPPING", "[e2e][service]") {
@@ -118,16 +128,8 @@ TEST_CASE("service: SIGHUP changes the log level; a bad file keeps the running c
       seed_org(url, "acme", harness.root() + "/acme/exports", harness.root() + "/acme/acks");
   const std::string original = slurp(harness.config_path());
   auto daemon = harness.start();
-  const auto sent = [&](int n) {
-    return eventually(
-        [&] {
-          return query_value(url, "SELECT count(*) FROM erp_exports WHERE status = 'SENT'") ==
-                 std::to_string(n);
-        },
-        10s);
-  };
   seed_exports(url, org, 1, 1);
-  REQUIRE(sent(1));
+  REQUIRE(sent_eventually(url, 1));
   REQUIRE(
       eventually([&] { return count_of(slurp(harness.log_path()), "export delivered") == 1; }, 5s));
 
@@ -138,7 +140,7 @@ TEST_CASE("service: SIGHUP changes the log level; a bad file keeps the running c
       [&] { return slurp(harness.log_path()).find("configuration reloaded") != std::string::npos; },
       5s));
   seed_exports(url, org, 1, 1);
-  REQUIRE(sent(2));
+  REQUIRE(sent_eventually(url, 2));
 
   // A bad file: said so, and the daemon goes on as it was.
   std::ofstream(harness.config_path()) << original << "level = \"warn\"\nbogus = 1\n";
@@ -149,7 +151,7 @@ TEST_CASE("service: SIGHUP changes the log level; a bad file keeps the running c
       },
       5s));
   seed_exports(url, org, 1, 1);
-  REQUIRE(sent(3));
+  REQUIRE(sent_eventually(url, 3));
 
   // A key only a restart can change: a warning naming it.
   std::string restart_only = original;
@@ -197,11 +199,7 @@ TEST_CASE("service: no WATCHDOG while a worker is stuck, again once it moves", "
 
   lock->abort();
   CHECK(notify.wait_for("WATCHDOG=1", 5s));
-  CHECK(eventually(
-      [&] {
-        return query_value(url, "SELECT count(*) FROM erp_exports WHERE status = 'SENT'") == "1";
-      },
-      10s));
+  CHECK(sent_eventually(url, 1));
   daemon.signal(SIGTERM);
   CHECK(daemon.wait(10s) == 0);
 }
@@ -236,11 +234,7 @@ TEST_CASE(
   lock->abort();
   REQUIRE(eventually([&] { return healthz().status == 200; }, 10s));
   CHECK(healthz().body == "ok\n");
-  REQUIRE(eventually(
-      [&] {
-        return query_value(url, "SELECT count(*) FROM erp_exports WHERE status = 'SENT'") == "4";
-      },
-      10s));
+  REQUIRE(sent_eventually(url, 4));
   const auto metrics = http_get(port, "/metrics");
   CHECK(metrics.status == 200);
   CHECK_THAT(metrics.body,
@@ -282,11 +276,7 @@ TEST_CASE("service: a metrics port in use is logged; deliveries go on", "[e2e][s
       seed_org(url, "acme", harness.root() + "/acme/exports", harness.root() + "/acme/acks");
   seed_exports(url, org, 2, 1);
   auto daemon = harness.start();
-  CHECK(eventually(
-      [&] {
-        return query_value(url, "SELECT count(*) FROM erp_exports WHERE status = 'SENT'") == "2";
-      },
-      10s));
+  CHECK(sent_eventually(url, 2));
   daemon.signal(SIGTERM);
   CHECK(daemon.wait(10s) == 0);
   const auto log = slurp(harness.log_path());
