@@ -114,7 +114,7 @@ double sftp_loop_files_per_second(const SshdServer& sshd, const std::string& dir
   const std::string body(bytes, 'x');
   const auto start = Clock::now();
   for (int i = 0; i < files; ++i) {
-    dropzone.write_file(dir, "f" + std::to_string(i) + ".json", body, {.sync = false});
+    dropzone.write_file(dir, std::to_string(i).append(".json"), body, {.sync = false});
   }
   return files / seconds_since(start);
 }

@@ -69,11 +69,14 @@ void log_event(Level level, std::string_view message, const nlohmann::json& fiel
   }
   std::string line;
   if (g_format == LogFormat::json) {
-    line = "\"msg\":" +
-           nlohmann::json(message).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    // Appended piece by piece: GCC 12 at -O3 reports a false -Wrestrict
+    // overlap for `"literal" + std::string&&`.
+    line.append("\"msg\":")
+        .append(
+            nlohmann::json(message).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     for (const auto& [key, value] : fields.items()) {
-      line += "," + nlohmann::json(key).dump() + ":" +
-              value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      line.append(",").append(nlohmann::json(key).dump()).append(":");
+      line.append(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
   } else {
     line = std::string(message);

@@ -63,7 +63,8 @@ TEST_CASE("claim leases due exports, counts the attempt and fixes the file name 
   for (const auto& c : claimed) {
     CHECK(c.attempts == 1);
     CHECK(c.file_name.starts_with("sales_order_" + c.draft_order_id + "_"));
-    CHECK(c.file_name.ends_with("_" + c.export_id.substr(0, 8) + ".json"));
+    CHECK(c.file_name.ends_with(c.export_id.substr(0, 8) + ".json"));
+    CHECK(c.file_name[c.file_name.size() - 14] == '_');
     CHECK(query_value(f.url, "SELECT file_name FROM erp_exports WHERE id = '" + c.export_id +
                                  "'") == c.file_name);
     // The name's time is the first attempt's, truncated to the second (never rounded up).

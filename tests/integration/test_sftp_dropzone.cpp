@@ -282,7 +282,7 @@ TEST_CASE("sftp: sessions leave no descriptors behind", "[sftp]") {
   const auto before = open_descriptors();
   for (int i = 0; i < 5; ++i) {
     SftpDropzone dz(server().settings(), options(), deadlines);
-    dz.write_file(dir, "f" + std::to_string(i) + ".json", "{}", {});
+    dz.write_file(dir, std::to_string(i).append(".json"), "{}", {});
   }
   auto refused = server().settings();
   refused.host_key_sha256 = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
