@@ -1,4 +1,5 @@
-// The subcommands of shared/spec/cli.md. Each returns the process exit code.
+// The subcommands of the command line (docs/orderflow-exportd.8.md, "COMMANDS").
+// Each returns the process exit code.
 #pragma once
 
 #include <string>

@@ -1,6 +1,6 @@
--- The contract tables of shared/spec/database.md, plus the daemon's own
--- delivery bookkeeping (lease, attempts, schedule) and the NOTIFY trigger that
--- wakes the workers.
+-- The tables shared with the OrderFlow application (docs/architecture.md,
+-- "Database"), plus the daemon's own delivery bookkeeping (lease, attempts,
+-- schedule) and the NOTIFY trigger that wakes the workers.
 
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
 

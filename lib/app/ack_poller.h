@@ -1,4 +1,5 @@
-// The ack poller (shared/spec/ack-files.md): a few threads share the active
+// The ack poller (docs/architecture.md, "Ack protocol"; the files themselves:
+// docs/erp-integration.md, "Ack files"): a few threads share the active
 // connections, each connection polled on its own schedule by one thread (and
 // one host: AckStore::try_claim_connection). A poll lists ack_path, reads and
 // judges each answer, records a batch in one transaction and only then moves

@@ -1,6 +1,6 @@
-// The daemon's TOML configuration (shared/spec/daemon-config.md): one table
-// of keys with types and defaults, validated completely at load; unknown keys
-// are errors so a typo never falls back to a default silently.
+// The daemon's TOML configuration (docs/configuration.md, "Daemon configuration"):
+// one table of keys with types and defaults, validated completely at load;
+// unknown keys are errors so a typo never falls back to a default silently.
 #pragma once
 
 #include <chrono>

@@ -1,7 +1,7 @@
-// The operator's draft commands (shared/spec/cli.md): approve, push, retry,
-// with idempotency keys remembered in an IdempotencyStore when there is one
-// and reachable; without it the draft's state rules alone keep a repeated
-// push from creating a second export.
+// The operator's draft commands (docs/orderflow-exportd.8.md, "COMMANDS"): approve,
+// push, retry, with idempotency keys remembered in an IdempotencyStore when
+// there is one and reachable; without it the draft's state rules alone keep a
+// repeated push from creating a second export.
 #pragma once
 
 #include <chrono>

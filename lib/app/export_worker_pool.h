@@ -1,7 +1,7 @@
 // The export use case: N worker threads claim batches of PENDING exports,
 // build each document, write it to the dropzone and record the outcome
-// (DESIGN.md, "Delivery protocol"). The one place that catches, classifies,
-// retries and logs delivery failures.
+// (docs/architecture.md, "Delivery protocol"). The one place that catches,
+// classifies, retries and logs delivery failures.
 #pragma once
 
 #include <atomic>

@@ -1,6 +1,6 @@
-// The ERP's answer files (shared/spec/ack-files.md): which names are answers,
-// what a valid answer holds, and what an answer does to an export in a given
-// state. Pure: the poller brings the bytes and the export's state.
+// The ERP's answer files (docs/erp-integration.md, "Ack files"): which names
+// are answers, what a valid answer holds, and what an answer does to an export
+// in a given state. Pure: the poller brings the bytes and the export's state.
 #pragma once
 
 #include <optional>

@@ -1,5 +1,5 @@
-// Per-org dropzone settings (shared/spec/connection-config.md), parsed and
-// validated from erp_connections.config.
+// Per-org dropzone settings (docs/configuration.md, "Connection settings"),
+// parsed and validated from erp_connections.config.
 #pragma once
 
 #include <optional>

@@ -1,6 +1,6 @@
-// The orderflow_export_json_v1 document (shared/spec/export-json-v1.md): the
-// rows it is built from, and the builder that fixes key order, nulls and
-// exact decimals.
+// The orderflow_export_json_v1 document (see docs/erp-integration.md,
+// "The export file"): the rows it is built from, and the builder that fixes
+// key order, nulls and exact decimals.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Export file names (shared/spec/export-json-v1.md, "File name").
+// Export file names (docs/erp-integration.md, "File name").
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,4 @@
-// The status state machines of shared/spec/database.md.
+// The status state machines (docs/architecture.md, "State rules").
 #pragma once
 
 #include <array>

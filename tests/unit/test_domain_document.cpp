@@ -1,5 +1,5 @@
 // The export document: exact decimals, key order, nulls, escaping, and the
-// spec's JSON schema.
+// published JSON Schema (docs/orderflow_export_json_v1.schema.json).
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -45,10 +45,10 @@ std::vector<std::string> keys_of(const nlohmann::ordered_json& object) {
   return keys;
 }
 
-// Validates with the schema shipped beside the spec (python3-jsonschema).
+// Validates with the project's published schema (python3-jsonschema).
 int schema_check(const std::string& bytes) {
-  const std::string schema = std::string(EXPORTD_SPEC_DIR) + "/export-json-v1.schema.json";
-  INFO("the spec lives in ../shared beside the repository");
+  const std::string schema = EXPORTD_SCHEMA;
+  INFO("the schema " << schema << " must be readable");
   REQUIRE(std::ifstream(schema).good());
   char path[] = "/tmp/exportd-doc-XXXXXX";
   const int fd = ::mkstemp(path);
@@ -155,7 +155,8 @@ TEST_CASE("text survives quotes, backslashes, control characters and non-ASCII",
   CHECK(schema_check(bytes) == 0);
 }
 
-TEST_CASE("the document validates against the spec's schema; a broken one does not", "[domain]") {
+TEST_CASE("the document validates against the published schema; a broken one does not",
+          "[domain]") {
   auto doc = build_export_document(full_source(), "orderflow-exportd 0.1.0");
   CHECK(schema_check(serialize_export_document(doc)) == 0);
   doc["unexpected"] = 1;

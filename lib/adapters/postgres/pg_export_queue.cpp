@@ -1,6 +1,7 @@
-// The delivery protocol's database half (DESIGN.md): claim with SKIP LOCKED
-// and a lease, fix the file name at the first attempt, and fence every
-// completion by the lease so a worker that lost its claim records nothing.
+// The delivery protocol's database half (docs/architecture.md,
+// "Delivery protocol"): claim with SKIP LOCKED and a lease, fix the file name
+// at the first attempt, and fence every completion by the lease so a worker
+// that lost its claim records nothing.
 #include "adapters/postgres/pg_export_queue.h"
 
 #include "adapters/postgres/pg_encoding.h"
