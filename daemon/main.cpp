@@ -11,6 +11,12 @@
 
 namespace {
 
+// Every --help page ends with the exit codes (docs/orderflow-exportd.8.md).
+constexpr const char* kExitStatusHelp =
+    "Exit status: 0 success, 1 runtime failure (database, dropzone or network), 2 bad usage or\n"
+    "configuration, 3 refused by a state rule (e.g. a draft that is not in the required state).\n"
+    "EXPORTD_DATABASE_URL and EXPORTD_REDIS_URL override the configuration file.";
+
 int exit_code_for(exportd::FailureKind kind) {
   using exportd::FailureKind;
   switch (kind) {
@@ -69,6 +75,10 @@ int main(int argc, char** argv) {
                                            status, approve, push,  retry};
   for (auto* sub : subcommands) {
     sub->add_option("--config", config_path, "configuration file");
+  }
+  for (auto* help_page : {&app, connection, run, migrate, check, connection_set, connection_test,
+                          status, approve, push, retry}) {
+    help_page->footer(kExitStatusHelp);
   }
 
   try {

@@ -9,7 +9,7 @@ packages=(
   libcli11-dev libsodium-dev libssh-dev libsystemd-dev libhiredis-dev
   prometheus-cpp-dev libcivetweb-dev catch2 clang libclang-rt-14-dev
   postgresql postgresql-contrib openssh-server openssh-client iproute2 procps passwd systemd redis-server
-  python3 python3-jsonschema util-linux
+  python3 python3-jsonschema util-linux pandoc man-db dpkg-dev
 )
 
 missing=()

@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
-# Runs every test: installs the Debian packages, builds once with ASan and
-# UBSan, and runs the unit, integration (real PostgreSQL started by the
-# harness) and end-to-end suites through ctest.
+# Runs every test: installs the Debian packages; builds once as users do
+# (Release, -O3) with warnings as errors, since some warnings only appear
+# when the optimizer runs; builds with ASan and UBSan and runs the unit,
+# integration (real PostgreSQL, sshd, redis-server started by the harness)
+# and end-to-end suites through ctest; then fuzzes the ack parser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-# -O1 -g1: what ASan recommends, with line tables for its reports, and a
-# build that stays well inside the time CI allows on two cores.
-bash scripts/build.sh build-sanitize -DEXPORTD_SANITIZE=ON \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG"
-cd build-sanitize
-ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(pwd)/../tests/lsan.supp UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  ctest --output-on-failure --timeout 600
-cd ..
+
+echo "== Release build, -Werror"
+bash scripts/build.sh build-release -DCMAKE_BUILD_TYPE=Release -DEXPORTD_WERROR=ON \
+  -DEXPORTD_TESTS=OFF
+
+# -O1 -g1: what the sanitizers recommend, with line tables for their reports,
+# and a build that stays well inside the time CI allows on two cores.
+sanitizer_flags=(-DEXPORTD_WERROR=ON -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG")
+
+echo "== ASan and UBSan: every suite"
+bash scripts/build.sh build-sanitize -DEXPORTD_SANITIZE=address "${sanitizer_flags[@]}"
+(cd build-sanitize &&
+  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(pwd)/../tests/lsan.supp \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure --timeout 600)
 
 # A short fuzz run of the ack parser (libFuzzer needs clang), from the seed
 # corpus that covers every verdict; new inputs stay in the build tree.
+echo "== libFuzzer: the ack parser"
 CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEXPORTD_TESTS=OFF \
-  -DEXPORTD_FUZZ=ON >/dev/null
+  -DEXPORTD_MANPAGE=OFF -DEXPORTD_FUZZ=ON >/dev/null
 cmake --build build-fuzz --target fuzz_ack_parser -j "$(nproc)" >/dev/null
 mkdir -p build-fuzz/corpus
-./build-fuzz/fuzz_ack_parser -max_total_time=45 -print_final_stats=1 build-fuzz/corpus \
+./build-fuzz/fuzz_ack_parser -max_total_time=30 -print_final_stats=1 build-fuzz/corpus \
   tests/fuzz/corpus 2>&1 | tail -n 12

@@ -34,6 +34,25 @@ TEST_CASE("--version and --help", "[e2e][cli]") {
   const auto help = cli({"--help"});
   CHECK(help.status == 0);
   CHECK_THAT(help.out, Catch::Contains("run") && Catch::Contains("migrate"));
+  const std::vector<std::vector<std::string>> pages{{"--help"},
+                                                    {"run", "--help"},
+                                                    {"migrate", "--help"},
+                                                    {"check-config", "--help"},
+                                                    {"connection", "--help"},
+                                                    {"connection", "set", "--help"},
+                                                    {"connection", "test", "--help"},
+                                                    {"status", "--help"},
+                                                    {"approve", "--help"},
+                                                    {"push", "--help"},
+                                                    {"retry", "--help"}};
+  for (const auto& page : pages) {
+    const auto shown = cli(page);
+    INFO(page[0] << (page.size() > 2 ? " " + page[1] : ""));
+    CHECK(shown.status == 0);
+    CHECK_THAT(shown.out, Catch::Contains("Exit status: 0 success, 1 runtime failure") &&
+                              Catch::Contains("2 bad usage or") &&
+                              Catch::Contains("3 refused by a state rule"));
+  }
 }
 
 TEST_CASE("an unknown configuration key exits 2 naming the key", "[e2e][cli]") {

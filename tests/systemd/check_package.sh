@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the .deb with cpack from the build tree, unpacks it and checks that
-# the binary, the unit, sysusers, tmpfiles and migrations are where Debian
-# expects them; the packaged unit gets check_unit.sh against the packaged
-# binary. Then installs it with dpkg into an empty root (its postinst must
+# the binary, both units, sysusers, tmpfiles, migrations, the man page and
+# the docs are where Debian expects them, and that Depends was computed from
+# the binary; the packaged units get check_unit.sh against the packaged
+# binary and man page. Then installs it with dpkg into an empty root (its postinst must
 # create the user and directories there), checks that its dependencies
 # resolve on this host, and removes it again.
 # Skipped (exit 77) without dpkg-deb or systemd-analyze.
@@ -17,14 +18,24 @@ trap 'rm -rf "$dir"' EXIT
 deb=$(ls "$dir"/out/*.deb)
 [ "$(dpkg-deb --field "$deb" Package)" = orderflow-exportd ]
 dpkg-deb -x "$deb" "$dir/root"
-for f in usr/bin/orderflow-exportd usr/lib/systemd/system/orderflow-exportd.service \
+units=usr/lib/systemd/system
+docs=usr/share/doc/orderflow-exportd
+for f in usr/bin/orderflow-exportd $units/orderflow-exportd.service $units/orderflow-exportd@.service \
          usr/lib/sysusers.d/orderflow-exportd.conf usr/lib/tmpfiles.d/orderflow-exportd.conf \
          usr/share/orderflow-exportd/migrations/0001_schema.sql \
-         usr/share/doc/orderflow-exportd/exportd.toml; do
+         usr/share/man/man8/orderflow-exportd.8 $docs/exportd.toml $docs/README.md \
+         $docs/erp-integration.md $docs/configuration.md $docs/operations.md \
+         $docs/architecture.md $docs/orderflow_export_json_v1.schema.json; do
   [ -e "$dir/root/$f" ] || { echo "missing from the package: $f"; exit 1; }
 done
-"$(dirname "$0")/check_unit.sh" "$dir/root/usr/lib/systemd/system/orderflow-exportd.service" \
-  "$dir/root/usr/bin/orderflow-exportd"
+depends=$(dpkg-deb --field "$deb" Depends)
+for library in libpqxx libssh libsodium libsystemd0 systemd; do
+  grep -q "$library" <<<"$depends" || { echo "Depends lacks $library: $depends"; exit 1; }
+done
+for unit in orderflow-exportd.service orderflow-exportd@.service; do
+  "$(dirname "$0")/check_unit.sh" "$dir/root/$units/$unit" "$dir/root/usr/bin/orderflow-exportd" \
+    "$dir/root/usr/share/man"
+done
 
 root="$dir/installed"
 mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates" "$root/etc"
@@ -32,6 +43,8 @@ touch "$root/var/lib/dpkg/status"
 # The empty root has none of the libraries: apt-get checks those below.
 dpkg_root=(dpkg --root="$root" --force-script-chrootless --force-depends --log=/dev/null)
 "${dpkg_root[@]}" -i "$deb" >"$dir/dpkg.log" 2>&1 || { cat "$dir/dpkg.log"; exit 1; }
+MANPATH="$root/usr/share/man" man 8 orderflow-exportd 2>/dev/null | grep -q "EXIT STATUS" ||
+  { echo "man 8 orderflow-exportd does not find the installed page"; exit 1; }
 id_in() { awk -F: '$1 == "orderflow-exportd" { print $3 }' "$root/etc/$1"; }
 uid=$(id_in passwd)
 gid=$(id_in group)
