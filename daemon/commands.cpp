@@ -68,19 +68,8 @@ DropzoneCache::RemoteFactory remote_dropzones(const DaemonConfig& config,
   };
 }
 
-DropzoneCache::SecretOpener secret_opener(const DaemonConfig& config) {
-  // The key is read when first needed: hosts with no secrets need no key file.
-  return [path = secret_key_path(config.secrets_key_file),
-          box = std::shared_ptr<SecretBox>()](const std::string& sealed) mutable {
-    if (!box) {
-      try {
-        box = SecretBox::from_key_file(path);
-      } catch (const Failure& e) {
-        throw Failure(FailureKind::transient, e.what());
-      }
-    }
-    return box->open(sealed);
-  };
+SecretOpener secret_opener(const DaemonConfig& config) {
+  return secret_opener_on_first_use(secret_key_path(config.secrets_key_file));
 }
 
 std::string migrations_dir() {

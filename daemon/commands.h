@@ -44,6 +44,6 @@ std::string migrations_dir();
 DropzoneCache::RemoteFactory remote_dropzones(const DaemonConfig& config,
                                               SocketDeadlines& deadlines);
 // Opens connection secrets with the key of `[secrets]` (or systemd's credential).
-DropzoneCache::SecretOpener secret_opener(const DaemonConfig& config);
+SecretOpener secret_opener(const DaemonConfig& config);
 
 }  // namespace exportd::cli

@@ -3,7 +3,8 @@
 # (Release, -O3) with warnings as errors, since some warnings only appear
 # when the optimizer runs; builds with ASan and UBSan and runs the unit,
 # integration (real PostgreSQL, sshd, redis-server started by the harness)
-# and end-to-end suites through ctest; then fuzzes the ack parser.
+# and end-to-end suites through ctest; builds the unit and integration tests
+# with ThreadSanitizer and runs them; then fuzzes the ack parser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -13,7 +14,7 @@ bash scripts/build.sh build-release -DCMAKE_BUILD_TYPE=Release -DEXPORTD_WERROR=
   -DEXPORTD_TESTS=OFF
 
 # -O1 -g1: what the sanitizers recommend, with line tables for their reports,
-# and a build that stays well inside the time CI allows on two cores.
+# and builds that stay well inside the time CI allows on two cores.
 sanitizer_flags=(-DEXPORTD_WERROR=ON -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG")
 
 echo "== ASan and UBSan: every suite"
@@ -21,6 +22,13 @@ bash scripts/build.sh build-sanitize -DEXPORTD_SANITIZE=address "${sanitizer_fla
 (cd build-sanitize &&
   ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(pwd)/../tests/lsan.supp \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure --timeout 600)
+
+echo "== ThreadSanitizer: unit and integration suites"
+bash scripts/build.sh build-tsan -DEXPORTD_SANITIZE=thread "${sanitizer_flags[@]}" \
+  --target unit_tests integration_tests
+(cd build-tsan &&
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  ctest --output-on-failure --timeout 600 -R '^(unit|integration)$')
 
 # A short fuzz run of the ack parser (libFuzzer needs clang), from the seed
 # corpus that covers every verdict; new inputs stay in the build tree.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "app/secret_box.h"
 #include "domain/connection_settings.h"
 #include "ports/dropzone.h"
 
@@ -19,9 +20,6 @@ class DropzoneCache {
  public:
   // Builds a remote dropzone from complete settings (secret applied).
   using RemoteFactory = std::function<std::unique_ptr<Dropzone>(const ConnectionSettings&)>;
-  // Opens a sealed connection secret (see SecretBox); throws Failure.
-  using SecretOpener = std::function<std::string(const std::string& sealed)>;
-
   DropzoneCache(Dropzone& filesystem, RemoteFactory remote, SecretOpener open_secret, int workers);
 
   Dropzone& get(int worker, const std::string& connection_id, const ConnectionSettings& settings,

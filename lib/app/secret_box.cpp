@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 #include "domain/connection_settings.h"
 #include "domain/failure.h"
@@ -84,6 +85,30 @@ std::string SecretBox::open(const std::string& sealed) const {
                   "(store it again with 'connection set')");
   }
   return plain;
+}
+
+SecretOpener secret_opener_on_first_use(std::string key_path) {
+  struct KeyOnFirstUse {
+    std::string path;
+    std::mutex mutex;
+    std::unique_ptr<SecretBox> box;  // guarded by mutex; never replaced once set
+
+    const SecretBox& get() {
+      std::lock_guard lock(mutex);
+      if (!box) {
+        try {
+          box = SecretBox::from_key_file(path);
+        } catch (const Failure& e) {
+          throw Failure(FailureKind::transient, e.what());
+        }
+      }
+      return *box;
+    }
+  };
+  auto key = std::make_shared<KeyOnFirstUse>();
+  key->path = std::move(key_path);
+  // SecretBox::open only reads the key, so opening needs no lock.
+  return [key](const std::string& sealed) { return key->get().open(sealed); };
 }
 
 std::string secret_key_path(const std::string& configured_key_file) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -32,6 +33,13 @@ class SecretBox {
  private:
   std::array<unsigned char, kKeyBytes> key_;
 };
+
+// Opens connection secrets with the key in `key_path`, read when the first
+// secret is opened: a host whose connections have no secrets needs no key
+// file. One opener serves every worker thread. A key that cannot be read is a
+// transient failure (the operator can fix the file) and is read again next time.
+using SecretOpener = std::function<std::string(const std::string& sealed)>;
+SecretOpener secret_opener_on_first_use(std::string key_path);
 
 // The key file to use: $CREDENTIALS_DIRECTORY/secret.key when systemd
 // passed one (LoadCredential=), else `[secrets] key_file`.

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "app/connection_admin.h"
 #include "app/dropzone_cache.h"
@@ -86,6 +87,27 @@ TEST_CASE("key files hold 32 raw bytes or 64 hex digits; systemd's credential wi
   ::setenv("CREDENTIALS_DIRECTORY", dir.c_str(), 1);
   CHECK(secret_key_path("/etc/orderflow-exportd/secret.key") == dir + "/secret.key");
   ::unsetenv("CREDENTIALS_DIRECTORY");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("one secret opener serves every worker thread; a missing key is transient", "[secrets]") {
+  const auto dir = make_temp_dir("exportd-keys");
+  const auto key_file = dir + "/secret.key";
+  const auto sealed = SecretBox(key_of(7)).seal("hunter2");
+  const SecretOpener open = secret_opener_on_first_use(key_file);
+  CHECK(kind_of([&] { open(sealed); }) == FailureKind::transient);
+
+  std::ofstream(key_file, std::ios::binary) << std::string(32, '\x07');
+  // Every worker may open its first secret at the same moment: the key is
+  // read once, and ThreadSanitizer sees any unguarded access.
+  std::vector<std::string> opened(8);
+  {
+    std::vector<std::jthread> workers;
+    for (auto& result : opened) {
+      workers.emplace_back([&open, &sealed, &result] { result = open(sealed); });
+    }
+  }
+  CHECK(opened == std::vector<std::string>(8, "hunter2"));
   fs::remove_all(dir);
 }
 

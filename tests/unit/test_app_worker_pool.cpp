@@ -150,7 +150,12 @@ TEST_CASE("a delivery whose lease was lost is not counted", "[app]") {
   p.store.steal_leases_before_record = true;
   p.store.add("e1", kFilesystem);
   p.pool.start();
-  REQUIRE(eventually([&] { return p.dropzone.files.size() == 1; }, 5s));
+  REQUIRE(eventually(
+      [&] {
+        std::lock_guard lock(p.dropzone.mutex);  // the worker writes it meanwhile
+        return p.dropzone.files.size() == 1;
+      },
+      5s));
   p.pool.stop();
   CHECK(p.pool.delivered() == 0);
   CHECK(p.store.get("e1").status == "PENDING");
