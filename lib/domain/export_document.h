@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,11 +52,21 @@ struct ExportSource {
   std::string created_at;
 };
 
-// The exporter string written into meta.exporter, e.g. "orderflow-exportd 0.1.0".
-nlohmann::ordered_json build_export_document(const ExportSource& source,
-                                             const std::string& exporter);
+// A built document. Addresses are jsonb copied as stored, and a number in them
+// may not survive a binary double (12345678901234567890123, 19.90, 1E+400), so
+// their text as stored is kept beside the JSON and written in its place. In
+// `json` an address shows its structure only: each of its numbers reads 0.
+struct ExportDocument {
+  nlohmann::ordered_json json;
+  std::map<std::string, std::string> stored_json;  // JSON pointer -> JSON text as stored
+};
 
-// The exact bytes delivered: compact UTF-8 JSON followed by a newline.
-std::string serialize_export_document(const nlohmann::ordered_json& document);
+// The exporter string written into meta.exporter, e.g. "orderflow-exportd 0.1.0".
+// Throws Failure(permanent) when an address is not JSON text.
+ExportDocument build_export_document(const ExportSource& source, const std::string& exporter);
+
+// The exact bytes delivered: compact UTF-8 JSON followed by a newline, with
+// each stored JSON text written verbatim at its pointer.
+std::string serialize_export_document(const ExportDocument& document);
 
 }  // namespace exportd

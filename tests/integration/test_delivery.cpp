@@ -15,6 +15,7 @@
 #include "app/sha256.h"
 #include "domain/connection_settings.h"
 #include "tests/fakes/fake_metrics.h"
+#include "tests/support/files.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/seed.h"
@@ -170,5 +171,27 @@ TEST_CASE("the listener LISTENs again after the database restarts", "[postgres][
   // listener has reconnected.
   seed_exports(url, org, 3, 1);
   CHECK(eventually([&] { return count(url, "SENT") == "4"; }, 15s));
+  fs::remove_all(root);
+}
+
+TEST_CASE("an address is delivered with the digits Postgres stored", "[postgres][delivery]") {
+  const std::string url = PgCluster::shared().fresh_database();
+  const std::string root = make_temp_dir("exportd-drop");
+  const auto org = seed_org(url, "acme", root + "/exports", root + "/acks");
+  query_value(url,
+              "UPDATE customers SET billing_address = '{\"n\": 12345678901234567890123,"
+              " \"price\": 19.90, \"tiny\": -0.000000000000000000001, \"huge\": 1E+400,"
+              " \"nested\": {\"a\": [1.10, {\"b\": 2.50}]}}' RETURNING 1");
+  seed_exports(url, org, 1, 1);
+  Daemon daemon(url, root, quiet_poll());
+  REQUIRE(eventually([&] { return count(url, "PENDING") == "0"; }, 15s));
+  REQUIRE(count(url, "SENT") == "1");
+
+  const std::string stored = query_value(url, "SELECT billing_address::text FROM customers");
+  CHECK_THAT(stored, Catch::Contains("12345678901234567890123") && Catch::Contains("19.90") &&
+                         Catch::Contains("-0.000000000000000000001") &&
+                         Catch::Contains("1" + std::string(400, '0')));
+  const std::string bytes = slurp(query_value(url, "SELECT dropzone_path FROM erp_exports"));
+  CHECK_THAT(bytes, Catch::Contains("\"billing_address\":" + stored + ","));
   fs::remove_all(root);
 }

@@ -8,6 +8,7 @@
 
 #include "domain/decimal.h"
 #include "domain/export_document.h"
+#include "domain/failure.h"
 
 using namespace exportd;
 
@@ -91,7 +92,7 @@ TEST_CASE("multiply_decimal is exact and keeps the stored scale", "[domain]") {
 }
 
 TEST_CASE("the document has every key, in the spec's order", "[domain]") {
-  const auto doc = build_export_document(full_source(), "orderflow-exportd 0.1.0");
+  const auto doc = build_export_document(full_source(), "orderflow-exportd 0.1.0").json;
   CHECK(keys_of(doc) == std::vector<std::string>{"export_version", "org_slug", "draft_order_id",
                                                  "approved_at", "customer", "header", "lines",
                                                  "meta"});
@@ -117,7 +118,7 @@ TEST_CASE("the document has every key, in the spec's order", "[domain]") {
 }
 
 TEST_CASE("lines are ordered by line_no with exact totals", "[domain]") {
-  const auto doc = build_export_document(full_source(), "x");
+  const auto doc = build_export_document(full_source(), "x").json;
   CHECK(doc["lines"][0]["line_no"] == 1);
   CHECK(doc["lines"][0]["qty"] == "10.0000");
   CHECK(doc["lines"][0]["unit_price"] == "1.2300");
@@ -133,10 +134,10 @@ TEST_CASE("a draft without customer or lines is still a complete document", "[do
   source.lines.clear();
   source.approved_at.reset();
   const auto doc = build_export_document(source, "x");
-  CHECK(doc["customer"].is_null());
-  CHECK(doc["approved_at"].is_null());
-  CHECK(doc["lines"] == nlohmann::ordered_json::array());
-  CHECK(doc["meta"]["line_count"] == 0);
+  CHECK(doc.json["customer"].is_null());
+  CHECK(doc.json["approved_at"].is_null());
+  CHECK(doc.json["lines"] == nlohmann::ordered_json::array());
+  CHECK(doc.json["meta"]["line_count"] == 0);
   CHECK(schema_check(serialize_export_document(doc)) == 0);
 }
 
@@ -159,6 +160,41 @@ TEST_CASE("the document validates against the published schema; a broken one doe
           "[domain]") {
   auto doc = build_export_document(full_source(), "orderflow-exportd 0.1.0");
   CHECK(schema_check(serialize_export_document(doc)) == 0);
-  doc["unexpected"] = 1;
+  doc.json["unexpected"] = 1;
   CHECK(schema_check(serialize_export_document(doc)) != 0);
+}
+
+TEST_CASE("addresses are written as stored with every digit and their nesting", "[domain]") {
+  const std::string billing =
+      R"({"n": 12345678901234567890123, "price": 19.90, "tiny": -0.000000000000000000001,)"
+      R"( "huge": 1E+400, "nested": {"a": [1.10, {"b": 2.50e-3}], "empty": {}}})";
+  const std::string shipping = R"({"street": "Hauptstr. 1", "zip": 10115})";
+  auto source = full_source();
+  source.customer->billing_address_json = billing;
+  source.customer->shipping_address_json = shipping;
+  const auto doc = build_export_document(source, "x");
+  const std::string bytes = serialize_export_document(doc);
+  CHECK_THAT(bytes, Catch::Contains(R"("billing_address":)" + billing + ","));
+  CHECK_THAT(bytes, Catch::Contains(R"("shipping_address":)" + shipping + "}"));
+  CHECK(schema_check(bytes) == 0);
+  // The structure is there for the contract check; its numbers are not.
+  CHECK(doc.json["customer"]["billing_address"]["nested"]["a"][1]["b"] == 0);
+  CHECK(doc.json["customer"]["shipping_address"]["street"] == "Hauptstr. 1");
+  // Everything around the addresses is what nlohmann's compact dump writes.
+  auto without_addresses = doc;
+  without_addresses.stored_json.clear();
+  without_addresses.json["customer"]["billing_address"] = nullptr;
+  without_addresses.json["customer"]["shipping_address"] = nullptr;
+  CHECK(serialize_export_document(without_addresses) ==
+        without_addresses.json.dump(-1, ' ', false) + "\n");
+}
+
+TEST_CASE("an address that is not JSON text cannot be built into a document", "[domain]") {
+  for (const std::string text : {"{", R"({"a": 01})", R"({"a": 1.})", R"({"a": -})", R"({"a": 1e})",
+                                 R"({"a": .5})", R"({"a": 1}x)", "\"\xff\""}) {
+    INFO(text);
+    auto source = full_source();
+    source.customer->billing_address_json = text;
+    CHECK_THROWS_AS(build_export_document(source, "x"), Failure);
+  }
 }
