@@ -12,6 +12,7 @@
 #include "app/logging.h"
 #include "app/sha256.h"
 #include "domain/connection_settings.h"
+#include "domain/export_contract.h"
 #include "domain/export_document.h"
 #include "domain/failure.h"
 
@@ -216,8 +217,11 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
       }
       settings = parse_connection_settings(*item.connection_config);
       Dropzone& dropzone = dropzones_(worker, item, *settings);
-      const std::string bytes =
-          serialize_export_document(build_export_document(item.source, options_.exporter));
+      const ExportDocument document = build_export_document(item.source, options_.exporter);
+      if (const auto violation = check_export_document(document.json)) {
+        throw violation->failure();
+      }
+      const std::string bytes = serialize_export_document(document);
       const auto result = dropzone.write_file(settings->export_path, item.file_name, bytes,
                                               {.atomic = settings->atomic_write, .sync = true});
       health_.succeeded(item.connection_id);
@@ -339,6 +343,10 @@ void ExportWorkerPool::record_failure(ExportQueue& queue, const ClaimedExport& i
   auto fields = export_fields(item);
   fields["error"] = error.what();
   fields["category"] = permanent ? "permanent" : "transient";
+  if (const auto* failure = dynamic_cast<const Failure*>(&error)) {
+    record.error.update(failure->details());
+    fields.update(failure->details());
+  }
   if (record.retry_after) {
     fields["retry_in_ms"] = record.retry_after->count();
   }

@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "domain/decimal.h"
-#include "domain/failure.h"
+#include "domain/export_contract.h"
 
 namespace exportd {
 
@@ -88,15 +88,15 @@ Json structure_of(std::string_view text) {
 }
 
 // Addresses are jsonb in the database: copied as stored, any object, or null.
-Json stored_json_or_null(const Text& text, const std::string& pointer, ExportDocument& document) {
+Json address_or_null(const Text& text, const std::string& key, ExportDocument& document) {
   if (!text) {
     return nullptr;
   }
   Json structure = structure_of(*text);
   if (structure.is_discarded()) {
-    throw Failure(FailureKind::permanent, "cannot read '" + pointer + "': not JSON text");
+    throw ContractViolation{"customer." + key, "must be valid JSON"}.failure();
   }
-  document.stored_json[pointer] = *text;
+  document.stored_json["/customer/" + key] = *text;
   return structure;
 }
 
@@ -111,9 +111,9 @@ Json customer_json(const std::optional<CustomerRow>& customer, ExportDocument& d
   c["email"] = text_or_null(customer->email);
   c["phone"] = text_or_null(customer->phone);
   c["billing_address"] =
-      stored_json_or_null(customer->billing_address_json, "/customer/billing_address", document);
+      address_or_null(customer->billing_address_json, "billing_address", document);
   c["shipping_address"] =
-      stored_json_or_null(customer->shipping_address_json, "/customer/shipping_address", document);
+      address_or_null(customer->shipping_address_json, "shipping_address", document);
   return c;
 }
 

@@ -62,7 +62,7 @@ struct ExportDocument {
 };
 
 // The exporter string written into meta.exporter, e.g. "orderflow-exportd 0.1.0".
-// Throws Failure(permanent) when an address is not JSON text.
+// Throws ContractViolation::failure() when an address is not JSON text.
 ExportDocument build_export_document(const ExportSource& source, const std::string& exporter);
 
 // The exact bytes delivered: compact UTF-8 JSON followed by a newline, with

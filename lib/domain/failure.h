@@ -2,8 +2,11 @@
 // worker loop is the one place that catches, classifies, retries and records.
 #pragma once
 
+#include <memory>
 #include <stdexcept>
 #include <string>
+
+#include <nlohmann/json_fwd.hpp>
 
 namespace exportd {
 
@@ -18,12 +21,16 @@ const char* to_string(FailureKind kind);
 
 class Failure : public std::runtime_error {
  public:
-  Failure(FailureKind kind, const std::string& message)
-      : std::runtime_error(message), kind_(kind) {}
+  Failure(FailureKind kind, const std::string& message);
+  // `details`: an object of facts recorded beside the message in error_json,
+  // e.g. the field and the rule a document breaks.
+  Failure(FailureKind kind, const std::string& message, nlohmann::json details);
   FailureKind kind() const { return kind_; }
+  const nlohmann::json& details() const;  // an object, empty when there are none
 
  private:
   FailureKind kind_;
+  std::shared_ptr<const nlohmann::json> details_;  // shared: copying an exception must not throw
 };
 
 }  // namespace exportd

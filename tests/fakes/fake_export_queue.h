@@ -2,6 +2,7 @@
 // model only what the pool relies on: leases, attempts, the final states.
 #pragma once
 
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -33,8 +34,14 @@ class FakeExportStore {
     e.claim.connection_id = "conn-1";
     e.claim.file_name = "sales_order_" + id + ".json";
     e.claim.connection_config = std::move(connection_config);
-    e.claim.source.export_id = id;
-    e.claim.source.draft_order_id = e.claim.draft_order_id;
+    // The document must keep the export contract, whose ids are UUIDs.
+    const auto uuid = [n = exports.size()](const char* group) {
+      char text[37];
+      std::snprintf(text, sizeof text, "00000000-0000-4000-%s-%012zx", group, n);
+      return std::string(text);
+    };
+    e.claim.source.export_id = uuid("8000");
+    e.claim.source.draft_order_id = uuid("9000");
     e.claim.source.org_slug = "acme";
     e.claim.source.created_at = "2025-12-26T10:00:01Z";
     exports[id] = e;

@@ -16,6 +16,7 @@
 #include "domain/connection_settings.h"
 #include "tests/fakes/fake_metrics.h"
 #include "tests/support/files.h"
+#include "tests/support/json_schema.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/seed.h"
@@ -193,5 +194,63 @@ TEST_CASE("an address is delivered with the digits Postgres stored", "[postgres]
                          Catch::Contains("1" + std::string(400, '0')));
   const std::string bytes = slurp(query_value(url, "SELECT dropzone_path FROM erp_exports"));
   CHECK_THAT(bytes, Catch::Contains("\"billing_address\":" + stored + ","));
+  fs::remove_all(root);
+}
+
+TEST_CASE("documents that break the contract fail with field and rule, and are never written",
+          "[postgres][delivery]") {
+  const std::string url = PgCluster::shared().fresh_database();
+  const std::string root = make_temp_dir("exportd-drop");
+  const auto org = seed_org(url, "acme", root + "/exports", root + "/acks");
+  const auto ids = seed_exports(url, org, 4, 2);
+  const auto draft_of = [&](size_t i) {
+    return "(SELECT draft_order_id FROM erp_exports WHERE id = '" + ids.at(i) + "')";
+  };
+  // Rows the database allows and the schema forbids; ids[3] stays valid.
+  query_value(
+      url, "UPDATE draft_orders SET currency = 'eur' WHERE id = " + draft_of(0) + " RETURNING 1");
+  query_value(url,
+              "WITH c AS (INSERT INTO customers (org_id, name, billing_address)"
+              "           VALUES ('" +
+                  org.org_id +
+                  "', 'Street Only', '\"Hauptstr. 1\"')"
+                  "           RETURNING id)"
+                  " UPDATE draft_orders SET customer_id = (SELECT id FROM c) WHERE id = " +
+                  draft_of(1) + " RETURNING 1");
+  query_value(url,
+              "UPDATE draft_order_lines SET line_no = 0 WHERE line_no = 1 AND"
+              " draft_order_id = " +
+                  draft_of(2) + " RETURNING 1");
+
+  Daemon daemon(url, root, quiet_poll());
+  REQUIRE(eventually([&] { return count(url, "PENDING") == "0"; }, 15s));
+
+  const std::vector<std::pair<std::string, std::string>> broken = {
+      {"header.currency", "must match ^[A-Z]{3}$"},
+      {"customer.billing_address", "must be of type object or null"},
+      {"lines[0].line_no", "must be at least 1"},
+  };
+  for (size_t i = 0; i < broken.size(); ++i) {
+    const auto value = [&](const std::string& expression) {
+      return query_value(url, "SELECT " + expression +
+                                  " FROM erp_exports e JOIN draft_orders d"
+                                  " ON d.id = e.draft_order_id WHERE e.id = '" +
+                                  ids[i] + "'");
+    };
+    INFO(broken[i].first);
+    CHECK(value("e.status") == "FAILED");
+    CHECK(value("e.error_json->>'category'") == "permanent");
+    CHECK(value("e.error_json->>'field'") == broken[i].first);
+    CHECK(value("e.error_json->>'rule'") == broken[i].second);
+    CHECK_THAT(value("e.error_json->>'error'"), Catch::Contains(broken[i].first));
+    CHECK(value("d.status") == "ERROR");
+  }
+  CHECK(count(url, "SENT") == "1");
+  const auto delivered = files_in(root + "/exports");
+  REQUIRE(delivered.size() == 1);
+  CHECK(delivered[0] ==
+        query_value(url, "SELECT dropzone_path FROM erp_exports WHERE id = '" + ids[3] + "'"));
+  const std::string schema = EXPORTD_SCHEMA;
+  CHECK(schema_accepts(schema, {slurp(delivered[0])}).at(0));
   fs::remove_all(root);
 }

@@ -72,7 +72,7 @@ TEST_CASE("the pool delivers every export once and flushes each directory per ba
   CHECK(std::all_of(durations.begin(), durations.end(),
                     [](auto took) { return took > 0s && took < 5s; }));
   const auto doc = nlohmann::json::parse(p.dropzone.files.at("/drop/exports/sales_order_e7.json"));
-  CHECK(doc["meta"]["export_id"] == "e7");
+  CHECK(doc["meta"]["export_id"] == p.store.get("e7").claim.source.export_id);
 }
 
 TEST_CASE("a transient failure is retried with backoff until attempts are exhausted", "[app]") {
