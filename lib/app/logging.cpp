@@ -28,12 +28,27 @@ spdlog::level::level_enum to_spdlog(Level level) {
   return spdlog::level::info;
 }
 
+// Invalid UTF-8 becomes U+FFFD instead of throwing: values come from files
+// and servers the daemon does not control.
+std::string json_text(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// A text-format token: written raw only when nothing in it could split the
+// line or blur where it ends (control characters, quotes, backslashes,
+// invalid UTF-8 are what JSON escaping changes; spaces and '=' separate
+// fields); otherwise quoted and escaped like a JSON string.
+std::string text_token(std::string_view s, bool space_allowed) {
+  std::string quoted = json_text(nlohmann::json(s));
+  const std::string_view inner = std::string_view(quoted).substr(1, quoted.size() - 2);
+  const bool plain = !s.empty() && inner == s && s.find('=') == std::string_view::npos &&
+                     (space_allowed || s.find(' ') == std::string_view::npos);
+  return plain ? std::string(s) : quoted;
+}
+
 std::string text_value(const nlohmann::json& value) {
-  if (value.is_string()) {
-    const auto& s = value.get_ref<const std::string&>();
-    return s.find_first_of(" \"=") == std::string::npos && !s.empty() ? s : value.dump();
-  }
-  return value.dump();
+  return value.is_string() ? text_token(value.get_ref<const std::string&>(), false)
+                           : json_text(value);
 }
 
 }  // namespace
@@ -71,17 +86,17 @@ void log_event(Level level, std::string_view message, const nlohmann::json& fiel
   if (g_format == LogFormat::json) {
     // Appended piece by piece: GCC 12 at -O3 reports a false -Wrestrict
     // overlap for `"literal" + std::string&&`.
-    line.append("\"msg\":")
-        .append(
-            nlohmann::json(message).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    line.append("\"msg\":").append(json_text(nlohmann::json(message)));
     for (const auto& [key, value] : fields.items()) {
-      line.append(",").append(nlohmann::json(key).dump()).append(":");
-      line.append(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      line.append(",").append(json_text(nlohmann::json(key))).append(":");
+      line.append(json_text(value));
     }
   } else {
-    line = std::string(message);
+    // The message is the event's name and may hold spaces; a message
+    // carrying control characters or quotes is quoted as a whole.
+    line = text_token(message, true);
     for (const auto& [key, value] : fields.items()) {
-      line += " " + key + "=" + text_value(value);
+      line.append(" ").append(text_token(key, false)).append("=").append(text_value(value));
     }
   }
   spdlog::default_logger_raw()->log(spd_level, line);
