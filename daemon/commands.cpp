@@ -278,7 +278,7 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
                               secret_opener(config), ack_options.threads);
   AckPoller acks(
       ack_options, [&](int) { return std::make_unique<PgAckStore>(config.database_url); },
-      ack_dropzones, health, metrics);
+      ack_dropzones, metrics);
   acks.start();
   log_event(
       Level::info, "daemon started",

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <set>
 
-#include "app/connection_health.h"
 #include "app/logging.h"
 #include "app/sha256.h"
 #include "domain/connection_settings.h"
@@ -23,6 +22,20 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kRefreshEvery = std::chrono::seconds(5);
 // Unique names tried in processed/ and error/ before giving up.
 constexpr int kMaxSuffix = 10000;
+// The longest a connection's failing polls are spaced out (unless its
+// interval is longer still).
+constexpr std::chrono::seconds kMaxBackoff = std::chrono::minutes(5);
+
+// Failed polls of a connection back off on their own, doubling the interval
+// after each: the ack side never touches the delivery breaker, so a bad ack
+// directory never pauses deliveries.
+std::chrono::seconds next_poll_after(std::chrono::seconds interval, int failures) {
+  if (failures <= 1) {
+    return interval;
+  }
+  const auto doubled = interval * (std::int64_t{1} << std::min(failures - 1, 16));
+  return std::max(interval, std::min(doubled, kMaxBackoff));
+}
 
 std::string subdirectory(const ConnectionSettings& settings, AckDisposition d) {
   return settings.ack_path + (d == AckDisposition::processed ? "/processed" : "/error");
@@ -54,12 +67,8 @@ std::string move_unique(Dropzone& dropzone, const std::string& directory, const 
 }  // namespace
 
 AckPoller::AckPoller(AckPollerOptions options, StoreFactory stores, DropzoneCache& dropzones,
-                     ConnectionHealth& health, Metrics& metrics)
-    : options_(options),
-      stores_(std::move(stores)),
-      dropzones_(dropzones),
-      health_(health),
-      metrics_(metrics) {}
+                     Metrics& metrics)
+    : options_(options), stores_(std::move(stores)), dropzones_(dropzones), metrics_(metrics) {}
 
 AckPoller::~AckPoller() {
   stop();
@@ -132,9 +141,11 @@ AckPollSummary AckPoller::poll_once(AckStore& store, Dropzone& dropzone,
     const auto before = previous.find(file.name);
     const bool settled = before != previous.end() && before->second == seen;
 
+    Candidate c{*name, {.file_name = file.name, .byte_size = file.size}, std::nullopt};
+    c.record.reason = ack_name_problem(file.name);
     std::optional<std::string> bytes;
     try {
-      if (static_cast<size_t>(file.size) <= options_.max_file_bytes) {
+      if (c.record.reason.empty() && static_cast<size_t>(file.size) <= options_.max_file_bytes) {
         bytes = dropzone.read_file(settings.ack_path, file.name, options_.max_file_bytes);
       }
     } catch (const Failure& e) {
@@ -145,8 +156,9 @@ AckPollSummary AckPoller::poll_once(AckStore& store, Dropzone& dropzone,
       }
       continue;  // gone meanwhile, or unreadable: the next poll sees
     }
-    Candidate c{*name, {.file_name = file.name, .byte_size = file.size}, std::nullopt};
-    if (!bytes) {
+    if (!c.record.reason.empty()) {
+      c.record.verdict = "INVALID";
+    } else if (!bytes) {
       c.record.verdict = "TOO_LARGE";
       c.record.reason = "larger than " + std::to_string(options_.max_file_bytes) + " bytes";
     } else {
@@ -236,7 +248,11 @@ void AckPoller::flush(AckStore& store, Dropzone& dropzone, const std::string& co
   const auto result = store.record(connection_id, batch);
   std::set<AckDisposition> made;
   for (size_t i = 0; i < batch.size(); ++i) {
-    const AckFileRecord& r = batch[i];
+    AckFileRecord& r = batch[i];
+    if (!result.refused[i].empty()) {
+      r.verdict = "INVALID";
+      r.reason = result.refused[i];
+    }
     if (result.results[i] == RecordResult::stale) {
       ++summary.waiting;
       continue;
@@ -289,7 +305,7 @@ void AckPoller::refresh_connections(AckStore& store) {
   refreshed_ = Clock::now();
 }
 
-void AckPoller::poll_connection(int index, AckStore& store, const AckConnection& connection,
+bool AckPoller::poll_connection(int index, AckStore& store, const AckConnection& connection,
                                 std::chrono::seconds& interval, bool& more) {
   const std::string& id = connection.connection_id;
   ConnectionSettings settings;
@@ -297,28 +313,22 @@ void AckPoller::poll_connection(int index, AckStore& store, const AckConnection&
     settings = parse_connection_settings(connection.config);
   } catch (const Failure& e) {
     store.record_poll(id, e.what());
-    return;
+    return false;
   }
   if (settings.ack_poll_interval_s) {
     interval = std::chrono::seconds(*settings.ack_poll_interval_s);
   }
-  if (!health_.admit(id).allowed) {
-    return;  // paused: deliveries and acks wait alike
-  }
   if (!store.try_claim_connection(id)) {
-    return;  // another host polls it now
+    return true;  // another host polls it now
   }
+  bool succeeded = false;
   try {
     Dropzone& dropzone = dropzones_.get(index, id, settings, connection.sealed_secret);
     const auto summary = poll_once(store, dropzone, id, settings);
     more = summary.more;
-    health_.succeeded(id);
+    succeeded = true;
     store.record_poll(id, "");
   } catch (const std::exception& e) {
-    const auto* failure = dynamic_cast<const Failure*>(&e);
-    if (failure == nullptr || failure->kind() == FailureKind::transient) {
-      health_.failed(id, e.what());
-    }
     log_event(Level::warn, "ack poll failed", {{"connection_id", id}, {"error", e.what()}});
     try {
       store.record_poll(id, e.what());
@@ -327,6 +337,7 @@ void AckPoller::poll_connection(int index, AckStore& store, const AckConnection&
     }
   }
   store.release_connection(id);
+  return succeeded;
 }
 
 void AckPoller::run_thread(int index) {
@@ -371,8 +382,9 @@ void AckPoller::run_thread(int index) {
         interval = options_.poll_interval;
       }
       bool more = false;
+      bool succeeded = false;
       try {
-        poll_connection(index, *store, *next, interval, more);
+        succeeded = poll_connection(index, *store, *next, interval, more);
       } catch (...) {
         std::lock_guard lock(mutex_);
         schedule_.at(next->connection_id).running = false;
@@ -382,7 +394,8 @@ void AckPoller::run_thread(int index) {
         std::lock_guard lock(mutex_);
         auto& s = schedule_.at(next->connection_id);
         s.running = false;
-        s.due = more ? Clock::now() : Clock::now() + interval;
+        s.failures = succeeded ? 0 : s.failures + 1;
+        s.due = more ? Clock::now() : Clock::now() + next_poll_after(interval, s.failures);
       }
       changed_.notify_all();
       backoff = std::chrono::milliseconds(200);

@@ -24,7 +24,6 @@
 
 namespace exportd {
 
-class ConnectionHealth;
 struct ConnectionSettings;
 
 struct AckPollerOptions {
@@ -49,8 +48,10 @@ class AckPoller {
  public:
   using StoreFactory = std::function<std::unique_ptr<AckStore>(int thread)>;
 
+  // Failing polls of a connection back off on their own schedule; the ack
+  // side never pauses deliveries.
   AckPoller(AckPollerOptions options, StoreFactory stores, DropzoneCache& dropzones,
-            ConnectionHealth& health, Metrics& metrics);
+            Metrics& metrics);
   ~AckPoller();  // stops and joins
   AckPoller(const AckPoller&) = delete;
   AckPoller& operator=(const AckPoller&) = delete;
@@ -75,11 +76,13 @@ class AckPoller {
     AckConnection connection;
     std::chrono::steady_clock::time_point due;
     bool running = false;
+    int failures = 0;  // consecutive failed polls
   };
 
   void run_thread(int index);
   void refresh_connections(AckStore& store);
-  void poll_connection(int index, AckStore& store, const AckConnection& connection,
+  // False when the poll failed.
+  bool poll_connection(int index, AckStore& store, const AckConnection& connection,
                        std::chrono::seconds& interval, bool& more);
   void flush(AckStore& store, Dropzone& dropzone, const std::string& connection_id,
              const ConnectionSettings& settings, std::vector<AckFileRecord>& batch,
@@ -88,7 +91,6 @@ class AckPoller {
   AckPollerOptions options_;
   StoreFactory stores_;
   DropzoneCache& dropzones_;
-  ConnectionHealth& health_;
   Metrics& metrics_;
   std::vector<std::thread> threads_;
   std::mutex mutex_;  // guards schedule_, refreshed_, stopping_ waits

@@ -1,5 +1,7 @@
 #include "domain/ack_file.h"
 
+#include <algorithm>
+
 namespace exportd {
 
 namespace {
@@ -46,6 +48,42 @@ int nesting_depth(std::string_view bytes) {
   return deepest;
 }
 
+// `text` as a reason may quote it: escaped, so the reason is one storable line.
+std::string escaped_quote(std::string_view text) {
+  const std::string dumped =
+      nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return "'" + dumped.substr(1, dumped.size() - 2) + "'";
+}
+
+bool holds_nul(const nlohmann::json& value);
+
+// The first key of `object` whose name or value holds a NUL character.
+std::optional<std::string> key_holding_nul(const nlohmann::json& object) {
+  for (const auto& [key, member] : object.items()) {
+    if (key.find('\0') != std::string::npos || holds_nul(member)) {
+      return key;
+    }
+  }
+  return std::nullopt;
+}
+
+// PostgreSQL text and jsonb cannot hold a NUL character, so an answer with
+// one in what is stored could never be recorded. Depth is bounded by
+// kMaxAckNesting.
+bool holds_nul(const nlohmann::json& value) {
+  if (value.is_string()) {
+    return value.get_ref<const std::string&>().find('\0') != std::string::npos;
+  }
+  if (value.is_object()) {
+    return key_holding_nul(value).has_value();
+  }
+  return value.is_array() && std::any_of(value.begin(), value.end(), holds_nul);
+}
+
+std::string unstorable(std::string_view key) {
+  return escaped_quote(key) + " holds a NUL character (\\u0000), which the database cannot store";
+}
+
 bool non_empty_string(const nlohmann::json& object, const char* key) {
   const auto it = object.find(key);
   return it != object.end() && it->is_string() && !it->get<std::string>().empty();
@@ -74,6 +112,15 @@ std::optional<AckName> parse_ack_name(std::string_view file_name) {
   return name;
 }
 
+std::string ack_name_problem(std::string_view file_name) {
+  try {
+    nlohmann::json(file_name).dump();
+    return "";
+  } catch (const nlohmann::json::type_error&) {  // the strict dump's verdict on invalid UTF-8
+    return "the file name is not valid UTF-8";
+  }
+}
+
 AckParse parse_ack_content(AckKind named, std::string_view bytes) {
   if (nesting_depth(bytes) > kMaxAckNesting) {
     return {std::nullopt, "nested deeper than " + std::to_string(kMaxAckNesting) + " levels"};
@@ -91,7 +138,7 @@ AckParse parse_ack_content(AckKind named, std::string_view bytes) {
   }
   const std::string value = status->get<std::string>();
   if (value != "ACKED" && value != "FAILED") {
-    return {std::nullopt, "'status' must be ACKED or FAILED, got '" + value + "'"};
+    return {std::nullopt, "'status' must be ACKED or FAILED, got " + escaped_quote(value)};
   }
   const AckKind kind = value == "ACKED" ? AckKind::ack : AckKind::error;
   if (kind != named) {
@@ -104,6 +151,9 @@ AckParse parse_ack_content(AckKind named, std::string_view bytes) {
     if (!non_empty_string(json, "erp_order_id")) {
       return {std::nullopt, "'erp_order_id' must be a non-empty string"};
     }
+    if (holds_nul(json["erp_order_id"])) {
+      return {std::nullopt, unstorable("erp_order_id")};
+    }
     return {AckContent{kind, json["erp_order_id"].get<std::string>(), nullptr}, ""};
   }
   if (!non_empty_string(json, "error_code")) {
@@ -112,6 +162,10 @@ AckParse parse_ack_content(AckKind named, std::string_view bytes) {
   if (const auto message = json.find("message");
       message != json.end() && !message->is_string() && !message->is_null()) {
     return {std::nullopt, "'message' must be a string"};
+  }
+  // The whole object is stored (error_json), so every key and value counts.
+  if (const auto key = key_holding_nul(json)) {
+    return {std::nullopt, unstorable(*key)};
   }
   return {AckContent{kind, "", json}, ""};
 }

@@ -23,6 +23,10 @@ struct AckName {
 // (other names, dot files, temp files), which is left alone.
 std::optional<AckName> parse_ack_name(std::string_view file_name);
 
+// Why a name parse_ack_name accepts cannot be recorded, "" when it can: the
+// database keeps names as text, which must be valid UTF-8.
+std::string ack_name_problem(std::string_view file_name);
+
 struct AckContent {
   AckKind kind;
   std::string erp_order_id;  // ACKED

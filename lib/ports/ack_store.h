@@ -67,11 +67,14 @@ class AckStore {
   // In one transaction: records every file not recorded before, applying the
   // answers that carry content (export ACKED or FAILED with the draft ERROR,
   // audit EXPORT_ACKED / EXPORT_REJECTED). For a file handled before, the
-  // earlier disposition is returned in `dispositions`. Results are in input
-  // order.
+  // earlier disposition is returned in `dispositions`. A record the
+  // database refuses (text it cannot store) does not roll back the others:
+  // it is recorded as INVALID with disposition error, its reason in
+  // `refused` (empty for every other record). Results are in input order.
   struct BatchResult {
     std::vector<RecordResult> results;
     std::vector<AckDisposition> dispositions;
+    std::vector<std::string> refused;
   };
   virtual BatchResult record(const std::string& connection_id,
                              const std::vector<AckFileRecord>& files) = 0;

@@ -2,6 +2,7 @@
 // then the file's bytes, so names and contents are fuzzed together.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "domain/ack_file.h"
@@ -21,8 +22,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (parsed.content.has_value() == !parsed.problem.empty()) {
     __builtin_trap();
   }
+  // A content is always storable: the database's text holds no NUL.
   if (parsed.content && (parsed.content->kind != kind ||
-                         (kind == AckKind::ack && parsed.content->erp_order_id.empty()))) {
+                         (kind == AckKind::ack && parsed.content->erp_order_id.empty()) ||
+                         parsed.content->erp_order_id.find('\0') != std::string::npos)) {
     __builtin_trap();
   }
   for (const char* status : {"PENDING", "SENT", "ACKED", "FAILED"}) {

@@ -14,7 +14,6 @@
 #include "adapters/sftp/sftp_dropzone.h"
 #include "adapters/sftp/socket_deadlines.h"
 #include "app/ack_poller.h"
-#include "app/connection_health.h"
 #include "domain/connection_settings.h"
 #include "tests/fakes/fake_metrics.h"
 #include "tests/support/files.h"
@@ -48,7 +47,6 @@ struct Rig {
   SeededOrg org;
   ConnectionSettings settings;
   FakeMetrics metrics;
-  ConnectionHealth health{metrics};
   FilesystemDropzone filesystem{{"/"}};
   SocketDeadlines deadlines;
   std::unique_ptr<Dropzone> sftp;
@@ -74,7 +72,7 @@ struct Rig {
         [](const std::string& s) { return s; }, 1);
     poller = std::make_unique<AckPoller>(
         AckPollerOptions{.max_file_bytes = 4096, .batch_size = 3},
-        [this](int) { return std::make_unique<PgAckStore>(url); }, *unused_cache, health, metrics);
+        [this](int) { return std::make_unique<PgAckStore>(url); }, *unused_cache, metrics);
   }
 
   Dropzone& dropzone() { return sftp ? *sftp : static_cast<Dropzone&>(filesystem); }
@@ -312,7 +310,7 @@ TEST_CASE(
   sshd().freeze();
   AckPoller poller(
       {.max_files_per_poll = 3, .batch_size = 2, .threads = 2},
-      [&](int) { return std::make_unique<PgAckStore>(rig.url); }, cache, rig.health, rig.metrics);
+      [&](int) { return std::make_unique<PgAckStore>(rig.url); }, cache, rig.metrics);
   const auto started = std::chrono::steady_clock::now();
   poller.start();
   // All ten, three per poll, while the other thread waits on the frozen server.
@@ -336,4 +334,94 @@ TEST_CASE(
                     "SELECT last_ack_poll_error IS NULL AND last_ack_poll_at IS NOT NULL"
                     " FROM erp_connections WHERE id = '" +
                         rig.org.connection_id + "'") == "t");
+}
+
+TEST_CASE("ack poller: an answer the database cannot store goes to error/ alone", "[ack]") {
+  Rig rig(false);
+  const auto ids = seed_exports(rig.url, rig.org, 5, 1);
+  mark_sent(rig.url, ids);
+  rig.drop("ack_" + rig.stem(ids[0]) + ".json", kAck);
+  rig.drop("error_" + rig.stem(ids[1]) + ".json", kError);
+  const std::string nul_error = "error_" + rig.stem(ids[2]) + ".json";
+  rig.drop(nul_error, R"({"status":"FAILED","error_code":"E","message":"a\u0000b"})");
+  const std::string nul_ack = "ack_" + rig.stem(ids[3]) + ".json";
+  rig.drop(nul_ack, R"({"status":"ACKED","erp_order_id":"SO\u00001"})");
+  const std::string odd_name = "ack_\xff\xfe.json";
+  rig.drop(odd_name, kAck);
+  rig.drop("ack_" + rig.stem(ids[4]) + ".json", kAck);
+
+  // The valid answers are applied at once; the bad ones wait to be settled.
+  REQUIRE_NOTHROW(rig.poll());
+  CHECK(export_value(rig.url, ids[0], "status") == "ACKED");
+  CHECK(export_value(rig.url, ids[1], "status") == "FAILED");
+  CHECK(export_value(rig.url, ids[4], "status") == "ACKED");
+  const auto second = rig.poll();
+  CHECK(second.refused == 3);
+  CHECK(names_in(rig.ack_dir + "/error") == std::vector<std::string>{nul_ack, odd_name, nul_error});
+  CHECK(export_value(rig.url, ids[2], "status") == "SENT");
+  CHECK(export_value(rig.url, ids[3], "status") == "SENT");
+  CHECK(query_value(rig.url,
+                    "SELECT string_agg(reason, ' | ' ORDER BY reason) FROM exportd_ack_files"
+                    " WHERE verdict = 'INVALID'") ==
+        "'erp_order_id' holds a NUL character (\\u0000), which the database cannot store | "
+        "'message' holds a NUL character (\\u0000), which the database cannot store | "
+        "the file name is not valid UTF-8");
+  const auto third = rig.poll();
+  CHECK(third.processed + third.refused + third.unsettled == 0);
+}
+
+TEST_CASE("ack store: a record the database refuses does not roll back the rest of the batch",
+          "[ack]") {
+  Rig rig(false);
+  const auto ids = seed_exports(rig.url, rig.org, 3, 1);
+  mark_sent(rig.url, ids);
+  std::vector<AckFileRecord> batch;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    AckFileRecord r{.file_name = "ack_" + rig.stem(ids[i]) + ".json",
+                    .byte_size = 10,
+                    .sha256_hex = std::string(64, 'a'),
+                    .verdict = "ACKED",
+                    .export_id = ids[i]};
+    // The parser refuses this; a store must survive what slips through anyway.
+    r.content = AckContent{AckKind::ack, i == 1 ? std::string("SO\0x", 4) : "SO-1", nullptr};
+    batch.push_back(std::move(r));
+  }
+  const auto result = rig.store.record(rig.org.connection_id, batch);
+  CHECK(result.results == std::vector<RecordResult>(3, RecordResult::recorded));
+  CHECK(result.dispositions == std::vector<AckDisposition>{AckDisposition::processed,
+                                                           AckDisposition::error,
+                                                           AckDisposition::processed});
+  REQUIRE(result.refused.size() == 3);
+  CHECK(result.refused[0].empty());
+  CHECK(result.refused[1].find("the database refused it: ") == 0);
+  CHECK(result.refused[2].empty());
+  CHECK(export_value(rig.url, ids[0], "status") == "ACKED");
+  CHECK(export_value(rig.url, ids[1], "status") == "SENT");
+  CHECK(export_value(rig.url, ids[2], "status") == "ACKED");
+  CHECK(count_audit(rig.url, "EXPORT_ACKED") == "2");
+  CHECK(query_value(rig.url,
+                    "SELECT verdict || ' ' || disposition FROM exportd_ack_files"
+                    " WHERE erp_export_id = '" +
+                        ids[1] + "'") == "INVALID error");
+  // Seen again (a crash before the move): the earlier disposition, nothing applied twice.
+  const auto again = rig.store.record(rig.org.connection_id, batch);
+  CHECK(again.results == std::vector<RecordResult>(3, RecordResult::seen_before));
+  CHECK(again.dispositions == result.dispositions);
+}
+
+TEST_CASE("ack poller: failing ack polls never pause deliveries", "[ack]") {
+  Rig rig(false);
+  // The ack path is a plain file: every poll of it fails.
+  fs::remove_all(rig.ack_dir);
+  std::ofstream(rig.ack_dir) << "not a directory";
+  rig.poller->start();
+  const auto last_error = [&] {
+    return query_value(rig.url, "SELECT last_ack_poll_error FROM erp_connections WHERE id = '" +
+                                    rig.org.connection_id + "'");
+  };
+  REQUIRE(eventually([&] { return !last_error().empty(); }, std::chrono::seconds(10)));
+  rig.poller->stop();
+  // The delivery breaker, and so its metric, never heard of it.
+  CHECK(rig.metrics.health_changes().empty());
+  fs::remove(rig.ack_dir);
 }

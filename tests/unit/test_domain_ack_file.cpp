@@ -43,6 +43,12 @@ TEST_CASE("ack names: answers are recognised, anything else is left alone", "[ac
   }
 }
 
+TEST_CASE("ack names: a name the database cannot store as text is named as such", "[ack]") {
+  CHECK(ack_name_problem("ack_odd name \xc3\xbc\t'\".json").empty());
+  CHECK(ack_name_problem("ack_\xff\xfe.json") == "the file name is not valid UTF-8");
+  CHECK(ack_name_problem("ack_\xc3.json") == "the file name is not valid UTF-8");
+}
+
 TEST_CASE("ack contents: every rule of the spec", "[ack]") {
   struct Row {
     AckKind named;
@@ -91,6 +97,81 @@ TEST_CASE("ack contents: every rule of the spec", "[ack]") {
   const auto error = parse_ack_content(AckKind::error, R"({"status":"FAILED","error_code":"E"})");
   CHECK(error.content->error == nlohmann::json{{"status", "FAILED"}, {"error_code", "E"}});
   CHECK(parse_ack_content(AckKind::ack, rows[0].bytes).content->erp_order_id == "SO-1");
+}
+
+TEST_CASE("ack contents: text the database cannot store is invalid", "[ack]") {
+  struct Row {
+    AckKind named;
+    std::string bytes;
+    const char* problem;
+  };
+  const char* kNul = "holds a NUL character (\\u0000), which the database cannot store";
+  const Row rows[] = {
+      {AckKind::ack, R"({"status":"ACKED","erp_order_id":"SO\u00001"})", "'erp_order_id' "},
+      {AckKind::error, R"({"status":"FAILED","error_code":"E\u0000"})", "'error_code' "},
+      {AckKind::error, R"({"status":"FAILED","error_code":"E","message":"a\u0000b"})",
+       "'message' "},
+      {AckKind::error, R"({"status":"FAILED","error_code":"E","processed_at":"\u0000"})",
+       "'processed_at' "},
+      {AckKind::error, R"({"status":"FAILED","error_code":"E","details":{"x":["ok","\u0000"]}})",
+       "'details' "},
+      {AckKind::error, R"({"status":"FAILED","error_code":"E","details":{"k\u0000":1}})",
+       "'details' "},
+      {AckKind::error, R"({"status":"FAILED","error_code":"E","k\u0000ey":1})", "'k\\u0000ey' "},
+  };
+  for (const auto& row : rows) {
+    INFO(row.bytes);
+    const auto parsed = parse_ack_content(row.named, row.bytes);
+    CHECK_FALSE(parsed.content.has_value());
+    CHECK(parsed.problem == std::string(row.problem) + kNul);
+  }
+  // Not stored: a NUL in a key an ack file's reader ignores does no harm.
+  CHECK(
+      parse_ack_content(AckKind::ack, R"({"status":"ACKED","erp_order_id":"S","x\u0000":"\u0000"})")
+          .content.has_value());
+  // A reason quotes what it names escaped, so the reason itself can be stored.
+  CHECK(parse_ack_content(AckKind::ack, R"({"status":"ACK\u0000ED"})").problem ==
+        R"('status' must be ACKED or FAILED, got 'ACK\u0000ED')");
+}
+
+TEST_CASE("ack contents: hostile bytes are refused with a reason, never thrown", "[ack]") {
+  struct Row {
+    AckKind named;
+    std::string bytes;
+    bool valid;
+  };
+  const Row rows[] = {
+      {AckKind::ack, "{\"status\":\"ACKED\",\"erp_order_id\":\"SO\xff\"}", false},
+      {AckKind::ack, "{\"status\":\"ACKED\",\"erp_order_id\":\"SO\xc3\"}", false},
+      {AckKind::ack, "{\"status\":\"ACKED\",\"erp_order_id\":\"\xed\xa0\x80\"}", false},
+      {AckKind::ack, R"({"status":"ACKED","erp_order_id":"\ud800"})", false},
+      {AckKind::ack, "\xef\xbb\xbf{\"status\":\"ACKED\",\"erp_order_id\":\"SO-1\"}", true},
+      {AckKind::error, R"({"status":"FAILED","error_code":"E","n":1e400})", false},
+      {AckKind::error, R"({"status":"FAILED","error_code":"E","n":-1e99999999999})", false},
+      {AckKind::error, R"({"status":"FAILED","error_code":"E","n":123456789012345678901234567890})",
+       true},
+      {AckKind::error, R"({"status":"FAILED","error_code":"E","n":1e-400})", true},
+      {AckKind::ack,
+       R"({"status":"ACKED","erp_order_id":"SO-1","x":)" + std::string(32, '[') +
+           std::string(32, ']') + "}",
+       false},
+      {AckKind::ack,
+       R"({"status":"ACKED","erp_order_id":"SO-1","x":)" + std::string(31, '[') +
+           std::string(31, ']') + "}",
+       true},
+      {AckKind::ack, std::string(100000, '{'), false},
+  };
+  for (const auto& row : rows) {
+    INFO(row.bytes.substr(0, 80));
+    AckParse parsed;
+    REQUIRE_NOTHROW(parsed = parse_ack_content(row.named, row.bytes));
+    CHECK(parsed.content.has_value() == row.valid);
+    CHECK(parsed.problem.empty() == row.valid);
+    if (parsed.content) {
+      // What is stored dumps as JSON without throwing.
+      CHECK_NOTHROW(parsed.content->error.dump());
+    }
+  }
 }
 
 TEST_CASE("ack verdicts for every export state", "[ack]") {

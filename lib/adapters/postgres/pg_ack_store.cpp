@@ -20,6 +20,140 @@ const char* disposition_name(AckDisposition d) {
   return d == AckDisposition::processed ? "processed" : "error";
 }
 
+// The server's message without its "ERROR:" tag, context and detail lines.
+std::string refusal(const pqxx::sql_error& e) {
+  std::string_view message = e.what();
+  message = message.substr(0, message.find('\n'));
+  constexpr std::string_view kTag = "ERROR:";
+  if (message.starts_with(kTag)) {
+    message.remove_prefix(kTag.size());
+  }
+  message.remove_prefix(std::min(message.find_first_not_of(' '), message.size()));
+  return "the database refused it: " + std::string(message);
+}
+
+void record_items(pqxx::work& tx, const std::string& connection_id,
+                  const std::vector<AckFileRecord>& files, const nlohmann::json& items,
+                  AckStore::BatchResult& out) {
+  // Names and reasons that are not valid UTF-8 are stored with U+FFFD.
+  const auto dump = [](const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  for (const auto& row : tx.exec_params(
+           "SELECT v.idx, a.disposition"
+           "  FROM jsonb_to_recordset($2::jsonb) AS v(idx int, file_name text, sha256 text)"
+           "  JOIN exportd_ack_files a ON a.erp_connection_id = $1"
+           "   AND a.file_name = v.file_name AND a.sha256 = v.sha256",
+           connection_id, dump(items))) {
+    const auto i = row[0].as<size_t>();
+    out.results[i] = RecordResult::seen_before;
+    out.dispositions[i] =
+        row[1].as<std::string>() == "processed" ? AckDisposition::processed : AckDisposition::error;
+  }
+  nlohmann::json applies = nlohmann::json::array();
+  for (const auto& item : items) {
+    const auto i = item["idx"].get<size_t>();
+    if (item.contains("status") && out.results[i] == RecordResult::recorded) {
+      applies.push_back(item);
+      out.results[i] = RecordResult::stale;  // until the update says otherwise
+    }
+  }
+  nlohmann::json audit = nlohmann::json::array();
+  std::vector<std::string> rejected_drafts;
+  if (!applies.empty()) {
+    for (const auto& row : tx.exec_params(
+             "UPDATE erp_exports e"
+             "   SET status = v.status::erp_export_status, erp_order_id = v.erp_order_id,"
+             "       error_json = v.error_json, acked_at = now()"
+             "  FROM jsonb_to_recordset($1::jsonb)"
+             "       AS v(idx int, export_id uuid, status text, erp_order_id text,"
+             "            error_json jsonb)"
+             " WHERE e.id = v.export_id AND e.status = 'SENT'"
+             " RETURNING v.idx, e.org_id, e.draft_order_id, e.id, v.status",
+             dump(applies))) {
+      const auto i = row[0].as<size_t>();
+      out.results[i] = RecordResult::recorded;
+      const bool acked = row[4].as<std::string>() == "ACKED";
+      if (!acked) {
+        rejected_drafts.push_back(row[2].as<std::string>());
+      }
+      nlohmann::json details = {{"file_name", files[i].file_name},
+                                {"draft_order_id", row[2].as<std::string>()}};
+      if (acked) {
+        details["erp_order_id"] = files[i].content->erp_order_id;
+      } else {
+        details["error"] = files[i].content->error;
+      }
+      audit.push_back({{"org_id", row[1].as<std::string>()},
+                       {"action", acked ? "EXPORT_ACKED" : "EXPORT_REJECTED"},
+                       {"export_id", row[3].as<std::string>()},
+                       {"details", details}});
+    }
+  }
+  if (!rejected_drafts.empty()) {
+    tx.exec_params(
+        "UPDATE draft_orders SET status = 'ERROR' WHERE id = ANY($1::uuid[]) AND status = "
+        "'PUSHED'",
+        pg_array(rejected_drafts));
+  }
+  if (!audit.empty()) {
+    tx.exec_params(
+        "INSERT INTO audit_log (org_id, action, entity_type, entity_id, details)"
+        " SELECT (a->>'org_id')::uuid, a->>'action', 'erp_export', (a->>'export_id')::uuid,"
+        "        a->'details'"
+        "   FROM jsonb_array_elements($1::jsonb) AS a",
+        dump(audit));
+  }
+  nlohmann::json new_records = nlohmann::json::array();
+  for (const auto& item : items) {
+    if (out.results[item["idx"].get<size_t>()] == RecordResult::recorded) {
+      new_records.push_back(item);
+    }
+  }
+  if (!new_records.empty()) {
+    tx.exec_params(
+        "INSERT INTO exportd_ack_files (erp_connection_id, file_name, byte_size, sha256,"
+        "                               verdict, reason, erp_export_id, disposition)"
+        " SELECT $1, v.file_name, v.byte_size, v.sha256, v.verdict, nullif(v.reason, ''),"
+        "        v.export_id, v.disposition"
+        "   FROM jsonb_to_recordset($2::jsonb)"
+        "        AS v(file_name text, byte_size bigint, sha256 text, verdict text, reason text,"
+        "             export_id uuid, disposition text)"
+        " ON CONFLICT DO NOTHING",
+        connection_id, dump(new_records));
+  }
+}
+
+// Records `items` (entries of the batch, by "idx") behind a savepoint. False
+// when the database refuses them: `out` is left as it was, except for the
+// reason of a lone refused item in `out.refused`. The savepoint is set by
+// hand: pqxx 6.4's subtransaction sets its own only on a plain exec, never
+// on exec_params, so a refusal would abort the whole transaction.
+bool record_refusable(pqxx::work& tx, const std::string& connection_id,
+                      const std::vector<AckFileRecord>& files, const nlohmann::json& items,
+                      AckStore::BatchResult& out) {
+  AckStore::BatchResult attempt = out;
+  tx.exec0("SAVEPOINT ack_files");
+  try {
+    record_items(tx, connection_id, files, items, attempt);
+  } catch (const pqxx::sql_error& e) {
+    // Data the database cannot hold (class 22: a NUL, invalid UTF-8, a value
+    // out of range) or a constraint it breaks (class 23): trying again would
+    // not change the answer. Anything else is the connection's problem.
+    if (!e.sqlstate().starts_with("22") && !e.sqlstate().starts_with("23")) {
+      throw;
+    }
+    tx.exec0("ROLLBACK TO SAVEPOINT ack_files");
+    if (items.size() == 1) {
+      out.refused[items[0]["idx"].get<size_t>()] = refusal(e);
+    }
+    return false;
+  }
+  tx.exec0("RELEASE SAVEPOINT ack_files");
+  out = std::move(attempt);
+  return true;
+}
+
 }  // namespace
 
 PgAckStore::PgAckStore(std::string database_url) : database_url_(std::move(database_url)) {}
@@ -140,93 +274,32 @@ AckStore::BatchResult PgAckStore::record(const std::string& connection_id,
   }
   return run([&](pqxx::connection& c) {
     BatchResult out{std::vector<RecordResult>(files.size(), RecordResult::recorded),
-                    std::vector<AckDisposition>(files.size())};
+                    std::vector<AckDisposition>(files.size()),
+                    std::vector<std::string>(files.size())};
     for (size_t i = 0; i < files.size(); ++i) {
       out.dispositions[i] = files[i].disposition;
     }
     pqxx::work tx(c);
-    const std::string batch = items.dump();
-    for (const auto& row : tx.exec_params(
-             "SELECT v.idx, a.disposition"
-             "  FROM jsonb_to_recordset($2::jsonb) AS v(idx int, file_name text, sha256 text)"
-             "  JOIN exportd_ack_files a ON a.erp_connection_id = $1"
-             "   AND a.file_name = v.file_name AND a.sha256 = v.sha256",
-             connection_id, batch)) {
-      const auto i = row[0].as<size_t>();
-      out.results[i] = RecordResult::seen_before;
-      out.dispositions[i] = row[1].as<std::string>() == "processed" ? AckDisposition::processed
-                                                                    : AckDisposition::error;
-    }
-    nlohmann::json applies = nlohmann::json::array();
-    for (size_t i = 0; i < files.size(); ++i) {
-      if (files[i].content && out.results[i] == RecordResult::recorded) {
-        applies.push_back(items[i]);
-        out.results[i] = RecordResult::stale;  // until the update says otherwise
-      }
-    }
-    nlohmann::json audit = nlohmann::json::array();
-    std::vector<std::string> rejected_drafts;
-    if (!applies.empty()) {
-      for (const auto& row : tx.exec_params(
-               "UPDATE erp_exports e"
-               "   SET status = v.status::erp_export_status, erp_order_id = v.erp_order_id,"
-               "       error_json = v.error_json, acked_at = now()"
-               "  FROM jsonb_to_recordset($1::jsonb)"
-               "       AS v(idx int, export_id uuid, status text, erp_order_id text,"
-               "            error_json jsonb)"
-               " WHERE e.id = v.export_id AND e.status = 'SENT'"
-               " RETURNING v.idx, e.org_id, e.draft_order_id, e.id, v.status",
-               applies.dump())) {
-        const auto i = row[0].as<size_t>();
-        out.results[i] = RecordResult::recorded;
-        const bool acked = row[4].as<std::string>() == "ACKED";
-        if (!acked) {
-          rejected_drafts.push_back(row[2].as<std::string>());
+    // The whole batch behind one savepoint; only when the database refuses
+    // some record is each one tried behind its own, so the refused record
+    // alone is marked for error/ and the others still commit.
+    if (!record_refusable(tx, connection_id, files, items, out)) {
+      for (const auto& item : items) {
+        const nlohmann::json one = nlohmann::json::array({item});
+        if (record_refusable(tx, connection_id, files, one, out)) {
+          continue;
         }
-        nlohmann::json details = {{"file_name", files[i].file_name},
-                                  {"draft_order_id", row[2].as<std::string>()}};
-        if (acked) {
-          details["erp_order_id"] = files[i].content->erp_order_id;
-        } else {
-          details["error"] = files[i].content->error;
+        const auto i = item["idx"].get<size_t>();
+        nlohmann::json invalid = item;
+        for (const char* key : {"status", "erp_order_id", "error_json"}) {
+          invalid.erase(key);
         }
-        audit.push_back({{"org_id", row[1].as<std::string>()},
-                         {"action", acked ? "EXPORT_ACKED" : "EXPORT_REJECTED"},
-                         {"export_id", row[3].as<std::string>()},
-                         {"details", details}});
+        invalid["verdict"] = "INVALID";
+        invalid["reason"] = out.refused[i];
+        invalid["disposition"] = disposition_name(AckDisposition::error);
+        out.dispositions[i] = AckDisposition::error;
+        record_items(tx, connection_id, files, nlohmann::json::array({invalid}), out);
       }
-    }
-    if (!rejected_drafts.empty()) {
-      tx.exec_params(
-          "UPDATE draft_orders SET status = 'ERROR' WHERE id = ANY($1::uuid[]) AND status = "
-          "'PUSHED'",
-          pg_array(rejected_drafts));
-    }
-    if (!audit.empty()) {
-      tx.exec_params(
-          "INSERT INTO audit_log (org_id, action, entity_type, entity_id, details)"
-          " SELECT (a->>'org_id')::uuid, a->>'action', 'erp_export', (a->>'export_id')::uuid,"
-          "        a->'details'"
-          "   FROM jsonb_array_elements($1::jsonb) AS a",
-          audit.dump());
-    }
-    nlohmann::json new_records = nlohmann::json::array();
-    for (size_t i = 0; i < files.size(); ++i) {
-      if (out.results[i] == RecordResult::recorded) {
-        new_records.push_back(items[i]);
-      }
-    }
-    if (!new_records.empty()) {
-      tx.exec_params(
-          "INSERT INTO exportd_ack_files (erp_connection_id, file_name, byte_size, sha256,"
-          "                               verdict, reason, erp_export_id, disposition)"
-          " SELECT $1, v.file_name, v.byte_size, v.sha256, v.verdict, nullif(v.reason, ''),"
-          "        v.export_id, v.disposition"
-          "   FROM jsonb_to_recordset($2::jsonb)"
-          "        AS v(file_name text, byte_size bigint, sha256 text, verdict text, reason text,"
-          "             export_id uuid, disposition text)"
-          " ON CONFLICT DO NOTHING",
-          connection_id, new_records.dump());
     }
     tx.commit();
     return out;
