@@ -256,6 +256,15 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
   DropzoneCache dropzones(filesystem, remote_dropzones(config, deadlines), secret_opener(config),
                           config.export_workers);
   PgQueueStats queue_stats(config.database_url);
+  const AckPollerOptions ack_options{
+      .poll_interval = std::chrono::seconds(config.ack_poll_interval_s),
+      .max_file_bytes = static_cast<size_t>(config.ack_max_file_bytes)};
+  // One connection per worker and per ack thread, and the wake-up listener;
+  // queue_stats (metrics, /healthz) is already among those in use. A
+  // database down at start-up is waited for, not refused.
+  if (const auto spare = queue_stats.free_connections()) {
+    check_database_capacity(config, config.export_workers + ack_options.threads + 1, *spare);
+  }
   PrometheusMetrics metrics(queue_stats, EXPORTD_VERSION);
   ConnectionHealth health(metrics);
   const std::string owner = lease_owner_prefix();
@@ -271,9 +280,6 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
       health, metrics);
   pool.start();
   PgWakeupListener listener(config.database_url, [&] { pool.wake(); });
-  const AckPollerOptions ack_options{
-      .poll_interval = std::chrono::seconds(config.ack_poll_interval_s),
-      .max_file_bytes = static_cast<size_t>(config.ack_max_file_bytes)};
   DropzoneCache ack_dropzones(filesystem, remote_dropzones(config, deadlines),
                               secret_opener(config), ack_options.threads);
   AckPoller acks(

@@ -1,5 +1,7 @@
 #include "app/daemon_config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -9,6 +11,7 @@
 
 #include <toml++/toml.h>
 
+#include "domain/dropzone_path.h"
 #include "domain/failure.h"
 
 namespace exportd {
@@ -103,7 +106,9 @@ const std::vector<Key>& keys() {
       string_key("database", "url", &DaemonConfig::database_url, true),
       string_key("redis", "url", &DaemonConfig::redis_url, true),
       int_key("redis", "idempotency_ttl_s", &DaemonConfig::redis_idempotency_ttl_s, 1, 31536000),
-      int_key("export", "workers", &DaemonConfig::export_workers, 1, 256),
+      // Each worker holds a database connection; `run` also checks what the
+      // server can serve.
+      int_key("export", "workers", &DaemonConfig::export_workers, 1, kMaxExportWorkers),
       int_key("export", "batch_size", &DaemonConfig::export_batch_size, 1, 1000),
       reloadable(
           int_key("export", "poll_interval_s", &DaemonConfig::export_poll_interval_s, 1, 3600)),
@@ -119,18 +124,28 @@ const std::vector<Key>& keys() {
          if (array == nullptr) {
            bad(w + " must be an array of absolute paths");
          }
+         if (array->empty()) {
+           bad(w + " must name at least one directory");
+         }
          c.filesystem_roots.clear();
          for (const auto& item : *array) {
            const auto path = read_string(item, w + " entries");
            if (path.empty() || path.front() != '/') {
              bad(w + " entry '" + path + "' is not an absolute path");
            }
+           // The rule the filesystem dropzone applies at start-up.
+           try {
+             normalize_absolute_path(path);
+           } catch (const Failure& e) {
+             bad(w + " entry: " + e.what());
+           }
            c.filesystem_roots.push_back(path);
          }
        },
        [](const DaemonConfig& c) { return nlohmann::ordered_json(c.filesystem_roots); }},
       reloadable(int_key("ack", "poll_interval_s", &DaemonConfig::ack_poll_interval_s, 1, 86400)),
-      int_key("ack", "max_file_bytes", &DaemonConfig::ack_max_file_bytes, 1, 1 << 30),
+      // Each file is read whole into memory.
+      int_key("ack", "max_file_bytes", &DaemonConfig::ack_max_file_bytes, 1, 16 << 20),
       string_key("sftp", "known_hosts", &DaemonConfig::sftp_known_hosts),
       int_key("sftp", "operation_timeout_s", &DaemonConfig::sftp_operation_timeout_s, 1, 3600),
       string_key("secrets", "key_file", &DaemonConfig::secrets_key_file),
@@ -272,17 +287,61 @@ nlohmann::ordered_json describe_config(const DaemonConfig& config) {
   return out;
 }
 
+void check_database_capacity(const DaemonConfig& config, int needed, long long available) {
+  if (needed > available) {
+    bad("'export.workers' = " + std::to_string(config.export_workers) + " needs " +
+        std::to_string(needed) + " database connections with the daemon's own, but the server " +
+        "has " + std::to_string(std::max(available, 0LL)) +
+        " free (max_connections less superuser_reserved_connections and those in use): " +
+        "lower [export] workers or raise max_connections");
+  }
+}
+
 std::string mask_url_password(const std::string& url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string::npos) {
-    return url;
+  constexpr std::string_view kMask = "***";
+  std::string out = url;
+  const auto scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    // URI form: the userinfo of the authority, and a password parameter.
+    const auto authority_end = std::min(out.find_first_of("/?#", scheme + 3), out.size());
+    const auto at = out.rfind('@', authority_end);
+    const auto colon = out.find(':', scheme + 3);
+    if (at != std::string::npos && at > scheme && colon < at) {
+      out.replace(colon + 1, at - colon - 1, kMask);
+    }
+    for (auto key = out.find("password=", out.find('?')); key != std::string::npos;
+         key = out.find("password=", key + 1)) {
+      if (out[key - 1] != '?' && out[key - 1] != '&') {
+        continue;
+      }
+      const auto value = key + std::string_view("password=").size();
+      out.replace(value, out.find_first_of("&#", value) - value, kMask);
+    }
+    return out;
   }
-  const auto at = url.find('@', scheme + 3);
-  const auto colon = url.find(':', scheme + 3);
-  if (at == std::string::npos || colon == std::string::npos || colon > at) {
-    return url;
+  // Keyword form: password = value, the value maybe quoted with \' inside.
+  for (auto key = out.find("password"); key != std::string::npos;
+       key = out.find("password", key + 1)) {
+    if (key > 0 && !std::isspace(static_cast<unsigned char>(out[key - 1]))) {
+      continue;
+    }
+    auto value = out.find_first_not_of(' ', key + std::string_view("password").size());
+    if (value == std::string::npos || out[value] != '=') {
+      continue;
+    }
+    value = std::min(out.find_first_not_of(' ', value + 1), out.size());
+    auto end = value;
+    if (end < out.size() && out[end] == '\'') {
+      for (++end; end < out.size() && out[end] != '\''; ++end) {
+        end += out[end] == '\\' ? 1 : 0;
+      }
+      end = std::min(end + 1, out.size());
+    } else {
+      end = std::min(out.find_first_of(" \t\n", value), out.size());
+    }
+    out.replace(value, end - value, kMask);
   }
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
+  return out;
 }
 
 }  // namespace exportd

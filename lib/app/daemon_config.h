@@ -14,6 +14,9 @@
 
 namespace exportd {
 
+// The most export workers one daemon runs; each holds a database connection.
+inline constexpr int kMaxExportWorkers = 64;
+
 struct DaemonConfig {
   std::string database_url;
   std::string redis_url;
@@ -58,7 +61,13 @@ std::vector<std::string> keys_needing_restart(const DaemonConfig& running,
 // The effective configuration with secrets (passwords in URLs) masked.
 nlohmann::ordered_json describe_config(const DaemonConfig& config);
 
-// "postgresql://user:secret@host/db" -> "postgresql://user:***@host/db"
+// "postgresql://user:secret@host/db" -> "postgresql://user:***@host/db";
+// also "?password=secret" / "&password=secret" and the keyword form
+// "host=db password=secret" (or password = 'quoted secret').
 std::string mask_url_password(const std::string& url);
+
+// Refuses (bad_config, naming [export] workers) a daemon whose `needed`
+// database connections (workers plus its own) exceed `available` ones.
+void check_database_capacity(const DaemonConfig& config, int needed, long long available);
 
 }  // namespace exportd

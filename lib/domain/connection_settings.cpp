@@ -1,5 +1,7 @@
 #include "domain/connection_settings.h"
 
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "domain/failure.h"
@@ -25,18 +27,39 @@ std::string absolute_path(const nlohmann::json& config, const char* key) {
   if (path.front() != '/') {
     reject(std::string("'") + key + "' must be an absolute path, got '" + path + "'");
   }
+  // Whatever '..' resolves to, it is not the directory the operator named.
+  if (("/" + path + "/").find("/../") != std::string::npos) {
+    reject(std::string("'") + key + "' must not contain '..', got '" + path + "'");
+  }
   return path;
 }
 
-std::optional<int> optional_positive_int(const nlohmann::json& config, const char* key) {
+std::optional<int> optional_int(const nlohmann::json& config, const char* key, long long min,
+                                long long max, const char* rule) {
   const auto it = config.find(key);
   if (it == config.end() || it->is_null()) {
     return std::nullopt;
   }
-  if (!it->is_number_integer() || it->get<long long>() < 1 || it->get<long long>() > 1000000) {
-    reject(std::string("'") + key + "' must be a positive integer");
+  if (!it->is_number_integer() || it->get<long long>() < min || it->get<long long>() > max) {
+    reject(std::string("'") + key + "' must be " + rule);
   }
   return it->get<int>();
+}
+
+std::optional<int> optional_positive_int(const nlohmann::json& config, const char* key) {
+  return optional_int(config, key, 1, 1000000, "a positive integer");
+}
+
+// As `ssh-keygen -lf` prints it: "SHA256:" and the unpadded base64 of 32 bytes.
+bool is_sha256_fingerprint(const std::string& value) {
+  constexpr std::string_view kPrefix = "SHA256:";
+  constexpr size_t kDigits = 43;
+  if (!value.starts_with(kPrefix) || value.size() != kPrefix.size() + kDigits) {
+    return false;
+  }
+  return std::all_of(value.begin() + kPrefix.size(), value.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
+  });
 }
 
 }  // namespace
@@ -87,7 +110,7 @@ ConnectionSettings parse_connection_settings(const nlohmann::json& config) {
   if (s.mode == DropzoneMode::sftp) {
     s.host = required_string(config, "host");
     s.username = required_string(config, "username");
-    s.port = optional_positive_int(config, "port").value_or(22);
+    s.port = optional_int(config, "port", 1, 65535, "an integer between 1 and 65535").value_or(22);
     s.auth = config.value("auth", std::string("publickey"));
     if (s.auth != "publickey" && s.auth != "password") {
       reject("'auth' must be 'publickey' or 'password', got '" + s.auth + "'");
@@ -95,7 +118,15 @@ ConnectionSettings parse_connection_settings(const nlohmann::json& config) {
     if (s.auth == "publickey") {
       s.private_key_path = absolute_path(config, "private_key_path");
     }
-    s.host_key_sha256 = config.value("host_key_sha256", std::string());
+    if (const auto it = config.find("host_key_sha256"); it != config.end()) {
+      if (!it->is_string() || !is_sha256_fingerprint(it->get<std::string>())) {
+        reject(
+            "'host_key_sha256' must be 'SHA256:' followed by 43 base64 characters, as "
+            "ssh-keygen -lf prints it, got " +
+            it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      }
+      s.host_key_sha256 = it->get<std::string>();
+    }
     s.connect_timeout_s = optional_positive_int(config, "connect_timeout_s").value_or(10);
   }
   return s;

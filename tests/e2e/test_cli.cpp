@@ -148,3 +148,52 @@ TEST_CASE("approve, push, retry and status from the command line", "[e2e][cli]")
   CHECK_THAT(text.out,
              Catch::Contains("PENDING 1") && Catch::Contains("acme: last ack poll never"));
 }
+
+TEST_CASE("connection set refuses out-of-range settings with exit 2 naming the key", "[e2e][cli]") {
+  const auto path = write_config(
+      "[database]\nurl = \"postgresql://x@127.0.0.1:1/y?connect_timeout=1\"\n"
+      "[export]\nfilesystem_roots = [\"/srv/drop\"]\n");
+  const std::string dir = make_temp_dir("exportd-settings");
+  const auto set = [&](const std::string& settings) {
+    std::ofstream(dir + "/c.json") << settings;
+    return cli({"connection", "set", "acme", dir + "/c.json", "--config", path});
+  };
+  const std::string sftp =
+      R"({"mode":"sftp","host":"h","username":"u","auth":"password","export_path":"/e",)"
+      R"("ack_path":"/a")";
+  const std::pair<std::string, std::string> rows[] = {
+      {sftp + R"(,"port":65558})", "'port'"},
+      {sftp + R"(,"host_key_sha256":"hello"})", "'host_key_sha256'"},
+      {R"({"mode":"filesystem","export_path":"/srv/drop/../etc","ack_path":"/srv/drop/a"})",
+       "'export_path'"},
+  };
+  for (const auto& [settings, naming] : rows) {
+    CAPTURE(settings);
+    const auto r = set(settings);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Catch::Contains(naming));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+}
+
+TEST_CASE("check-config masks a password given as a parameter or keyword; refuses bad bounds",
+          "[e2e][cli]") {
+  for (const char* url : {"postgresql://u@db/orders?password=hunter2",
+                          "postgresql://u@db/orders?sslmode=disable&password=hunter2",
+                          "host=db user=u password=hunter2 dbname=orders"}) {
+    const auto r = cli({"check-config", "--config",
+                        write_config(std::string("[database]\nurl = \"") + url + "\"\n")});
+    CHECK(r.status == 0);
+    CHECK_THAT(r.out, !Catch::Contains("hunter2"));
+  }
+  const std::string db = "[database]\nurl = \"postgresql://x@/y\"\n";
+  for (const std::string& bad : {std::string("[export]\nfilesystem_roots = []\n"),
+                                 std::string("[export]\nfilesystem_roots = [\"/srv/../etc\"]\n"),
+                                 std::string("[ack]\nmax_file_bytes = 1073741824\n"),
+                                 std::string("[export]\nworkers = 256\n")}) {
+    CAPTURE(bad);
+    const auto r = cli({"check-config", "--config", write_config(db + bad)});
+    CHECK(r.status == 2);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+}

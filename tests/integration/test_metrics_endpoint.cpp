@@ -108,3 +108,16 @@ TEST_CASE("metrics endpoint: an address it cannot listen on is a clear error", "
   // The first one still answers.
   CHECK(http_get(taken.port(), "/healthz").status == 200);
 }
+
+TEST_CASE("the server's free connections: max_connections less reserved and in use",
+          "[metrics][postgres]") {
+  const std::string url = PgCluster::shared().fresh_database();
+  PgQueueStats stats(url);
+  const auto before = stats.free_connections();
+  REQUIRE(before.has_value());
+  // The test cluster runs with max_connections = 200 and 3 reserved.
+  CHECK(*before < 197);
+  CHECK(*before > 0);
+  pqxx::connection another(url);
+  CHECK(stats.free_connections() == *before - 1);
+}

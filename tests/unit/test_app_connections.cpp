@@ -50,7 +50,8 @@ class FakeConnectionStore : public ConnectionStore {
 
 const std::string kSftp =
     R"({"mode":"sftp","host":"erp.example","username":"u","auth":"password",)"
-    R"("host_key_sha256":"SHA256:abc","export_path":"/in","ack_path":"/out"})";
+    R"("host_key_sha256":"SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",)"
+    R"("export_path":"/in","ack_path":"/out"})";
 
 }  // namespace
 

@@ -136,6 +136,68 @@ TEST_CASE("the printed configuration masks passwords", "[config]") {
   CHECK(describe_config(c)["export"]["workers"] == 4);
 }
 
+TEST_CASE("passwords are masked in every form of the database URL", "[config]") {
+  const std::pair<const char*, const char*> rows[] = {
+      {"postgresql://u:pw@db/x?sslmode=require", "postgresql://u:***@db/x?sslmode=require"},
+      {"postgresql://u:p@ss@db/x", "postgresql://u:***@db/x"},
+      {"postgresql://u@db/x?password=pw", "postgresql://u@db/x?password=***"},
+      {"postgresql://u@db/x?sslmode=require&password=pw&application_name=a",
+       "postgresql://u@db/x?sslmode=require&password=***&application_name=a"},
+      {"postgres:///x?host=/run/postgresql&password=pw",
+       "postgres:///x?host=/run/postgresql&password=***"},
+      {"host=db password=pw dbname=x", "host=db password=*** dbname=x"},
+      {"host=db password = 'p w\\' x' dbname=x", "host=db password = *** dbname=x"},
+      {"password=pw", "password=***"},
+      {"host=db dbname=x", "host=db dbname=x"},
+      {"host=db passwordless=1", "host=db passwordless=1"},
+  };
+  for (const auto& [url, masked] : rows) {
+    CAPTURE(url);
+    CHECK(mask_url_password(url) == masked);
+  }
+  for (const char* url : {"postgresql://u@db/x?password=hunter2", "host=db password=hunter2"}) {
+    const auto c = parse_daemon_config(std::string("[database]\nurl = \"") + url + "\"\n", "f", {});
+    CHECK(describe_config(c).dump().find("hunter2") == std::string::npos);
+  }
+}
+
+TEST_CASE("values run would refuse are refused at load, naming the key", "[config]") {
+  const std::string db = "[database]\nurl = \"postgresql://x@/y\"\n";
+  const std::pair<std::string, std::string> rows[] = {
+      {"[export]\nfilesystem_roots = []\n", "'export.filesystem_roots'"},
+      {"[export]\nfilesystem_roots = [\"/srv/drop/../etc\"]\n", "'export.filesystem_roots'"},
+      {"[export]\nfilesystem_roots = [\"srv\"]\n", "'export.filesystem_roots'"},
+      {"[export]\nfilesystem_roots = [\"\"]\n", "'export.filesystem_roots'"},
+      {"[ack]\nmax_file_bytes = 16777217\n", "'ack.max_file_bytes' must be between 1 and 16777216"},
+      {"[ack]\nmax_file_bytes = 1073741824\n", "'ack.max_file_bytes'"},
+      {"[export]\nworkers = 65\n", "'export.workers' must be between 1 and 64"},
+  };
+  for (const auto& [text, naming] : rows) {
+    CAPTURE(text);
+    CHECK_THAT(error_of(db + text), Catch::Contains(naming));
+  }
+  const auto ok =
+      parse_daemon_config(db + "[export]\nworkers = 64\nfilesystem_roots = [\"/srv/./drop/\"]\n"
+                               "[ack]\nmax_file_bytes = 16777216\n",
+                          "f", {});
+  CHECK(ok.export_workers == 64);
+  CHECK(ok.ack_max_file_bytes == 16777216);
+}
+
+TEST_CASE("workers the database cannot serve are refused, naming the key", "[config]") {
+  const auto c = parse_daemon_config("[database]\nurl = \"postgresql://x@/y\"\n", "f", {});
+  CHECK_NOTHROW(check_database_capacity(c, 7, 7));
+  try {
+    check_database_capacity(c, 8, 7);
+    FAIL("accepted");
+  } catch (const Failure& e) {
+    CHECK(e.kind() == FailureKind::bad_config);
+    CHECK_THAT(e.what(), Catch::StartsWith("'export.workers' = 4 needs 8 database connections") &&
+                             Catch::Contains("has 7 free") &&
+                             Catch::Contains("lower [export] workers"));
+  }
+}
+
 TEST_CASE("a reload names the keys only a restart applies", "[config]") {
   const auto running = parse_daemon_config("[database]\nurl = \"postgresql://a@/b\"\n", "a", {});
   const auto next = parse_daemon_config(

@@ -75,17 +75,18 @@ TEST_CASE("connection settings: both modes parse, mistakes are permanent and nam
       {{"mode", "filesystem"}, {"export_path", "/d/e"}, {"ack_path", "/d/a"}});
   CHECK(fs.mode == DropzoneMode::filesystem);
   CHECK(fs.atomic_write);
-  const auto sftp = parse_connection_settings({{"mode", "sftp"},
-                                               {"host", "sftp.erp.example"},
-                                               {"port", 2222},
-                                               {"username", "orderflow"},
-                                               {"auth", "publickey"},
-                                               {"private_key_path", "/etc/k"},
-                                               {"host_key_sha256", "SHA256:abc"},
-                                               {"export_path", "/dropzone/exports"},
-                                               {"ack_path", "/dropzone/acks"},
-                                               {"atomic_write", false},
-                                               {"max_attempts", 3}});
+  const auto sftp =
+      parse_connection_settings({{"mode", "sftp"},
+                                 {"host", "sftp.erp.example"},
+                                 {"port", 2222},
+                                 {"username", "orderflow"},
+                                 {"auth", "publickey"},
+                                 {"private_key_path", "/etc/k"},
+                                 {"host_key_sha256", "SHA256:" + std::string(43, 'A')},
+                                 {"export_path", "/dropzone/exports"},
+                                 {"ack_path", "/dropzone/acks"},
+                                 {"atomic_write", false},
+                                 {"max_attempts", 3}});
   CHECK(sftp.mode == DropzoneMode::sftp);
   CHECK(sftp.port == 2222);
   CHECK_FALSE(sftp.atomic_write);
@@ -112,4 +113,41 @@ TEST_CASE("connection settings: both modes parse, mistakes are permanent and nam
            {"ack_path", "/a"}},
           "'auth'");
   rejects(nlohmann::json::array(), "object");
+  rejects({{"mode", "filesystem"}, {"export_path", "/d/../etc"}, {"ack_path", "/a"}},
+          "'export_path'");
+  rejects({{"mode", "filesystem"}, {"export_path", "/e"}, {"ack_path", "/a/.."}}, "'ack_path'");
+}
+
+TEST_CASE("connection settings: ports and pinned host keys are checked", "[domain]") {
+  const auto sftp = [](nlohmann::json extra) {
+    nlohmann::json config = {{"mode", "sftp"},     {"host", "h"},         {"username", "u"},
+                             {"auth", "password"}, {"export_path", "/e"}, {"ack_path", "/a"}};
+    config.update(extra);
+    return config;
+  };
+  const std::string key = "SHA256:" + std::string(42, 'x') + "+";
+  CHECK(parse_connection_settings(sftp({{"port", 65535}, {"host_key_sha256", key}})).port == 65535);
+  CHECK(parse_connection_settings(sftp({{"port", 1}})).host_key_sha256.empty());
+  for (const nlohmann::json& bad : {nlohmann::json(0), nlohmann::json(65536),
+                                    nlohmann::json(65536 + 22), nlohmann::json("22")}) {
+    INFO(bad.dump());
+    try {
+      parse_connection_settings(sftp({{"port", bad}}));
+      FAIL("accepted");
+    } catch (const Failure& e) {
+      CHECK_THAT(e.what(), Catch::Contains("'port' must be an integer between 1 and 65535"));
+    }
+  }
+  for (const std::string& bad :
+       {std::string("SHA256:abc"), std::string(43, 'A'), "SHA256:" + std::string(44, 'A'),
+        "SHA256:" + std::string(42, 'A') + "=", "sha256:" + std::string(43, 'A'),
+        "SHA256:" + std::string(42, 'A') + "-", std::string("")}) {
+    INFO(bad);
+    try {
+      parse_connection_settings(sftp({{"host_key_sha256", bad}}));
+      FAIL("accepted");
+    } catch (const Failure& e) {
+      CHECK_THAT(e.what(), Catch::Contains("'host_key_sha256' must be 'SHA256:' followed by 43"));
+    }
+  }
 }

@@ -244,3 +244,28 @@ TEST_CASE("moves never replace a file; removes are idempotent", "[filesystem]") 
   dz.remove_file(processed, "ack_a.2.json");
   CHECK(names_in(processed) == std::vector<std::string>{"ack_a.json"});
 }
+
+TEST_CASE("a plain file on the way is named as such, a symlink as a symlink", "[filesystem]") {
+  TempRoot root;
+  FilesystemDropzone dz({root.path});
+  std::ofstream(root.path + "/plain") << "x";
+  fs::create_directory(root.path + "/real");
+  fs::create_directory_symlink(root.path + "/real", root.path + "/link");
+  const auto message_of = [&](const std::string& directory) {
+    try {
+      dz.list_files(directory);
+    } catch (const Failure& e) {
+      CHECK(e.kind() == FailureKind::permanent);
+      return std::string(e.what());
+    }
+    FAIL("listed " << directory);
+    return std::string();
+  };
+  const auto plain = message_of(root.path + "/plain");
+  CHECK_THAT(plain, Catch::Contains("'" + root.path + "/plain': it is not a directory"));
+  CHECK_THAT(plain, !Catch::Contains("symlink"));
+  CHECK_THAT(message_of(root.path + "/plain/acks"), Catch::Contains("is not a directory"));
+  CHECK_THAT(
+      message_of(root.path + "/link"),
+      Catch::Contains("'" + root.path + "/link': it is a symlink (symlinks are not followed)"));
+}

@@ -115,11 +115,20 @@ int FilesystemDropzone::open_directory(const std::string& directory) {
       }
     }
     const int saved = errno;
+    // O_DIRECTORY | O_NOFOLLOW says ENOTDIR for a symlink and a plain file alike.
+    struct stat st {};
+    const bool symlink =
+        saved == ELOOP ||
+        (saved == ENOTDIR && io_.fstatat(fd, part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+         S_ISLNK(st.st_mode));
     io_.close(fd);
+    if (next < 0 && (symlink || saved == ENOTDIR)) {
+      throw Failure(classify_errno(saved),
+                    "cannot open directory " + quoted(walked) + ": it is " +
+                        (symlink ? "a symlink (symlinks are not followed)" : "not a directory"));
+    }
     if (next < 0) {
-      fail(saved == ENOTDIR ? ELOOP : saved,
-           "cannot open directory " + quoted(walked) +
-               (saved == ELOOP || saved == ENOTDIR ? " (symlinks are not followed)" : ""));
+      fail(saved, "cannot open directory " + quoted(walked));
     }
     fd = next;
   }

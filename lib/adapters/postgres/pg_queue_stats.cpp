@@ -52,4 +52,18 @@ std::optional<long long> PgQueueStats::pending() {
   });
 }
 
+std::optional<long long> PgQueueStats::free_connections() {
+  return read([](pqxx::transaction_base& tx) {
+    // reserved_connections exists from PostgreSQL 16 on.
+    return tx
+        .exec1(
+            "SELECT current_setting('max_connections')::bigint"
+            "     - current_setting('superuser_reserved_connections')::bigint"
+            "     - coalesce(current_setting('reserved_connections', true)::bigint, 0)"
+            "     - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')")
+            [0]
+        .as<long long>();
+  });
+}
+
 }  // namespace exportd

@@ -22,6 +22,10 @@ class PgQueueStats final : public QueueStats {
   // the frequent callers (the status line, /healthz): a snapshot counts
   // every export ever made, a quarter of a second at two million.
   std::optional<long long> pending();
+  // Client connections the server would still accept from an ordinary role:
+  // max_connections less the reserved ones and those in use (this one
+  // included); nullopt when the database does not answer.
+  std::optional<long long> free_connections();
 
  private:
   template <typename Read>
