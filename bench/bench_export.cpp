@@ -177,7 +177,7 @@ void run_sftp_part(const Options& o, const std::string& dir, const std::string& 
   std::ofstream(dir + "/sftp.json")
       << R"({"mode":"sftp","host":"127.0.0.1","port":)" << settings.port << R"(,"username":")"
       << settings.username << R"(","auth":"publickey","private_key_path":")"
-      << settings.private_key_path << R"(","host_key_sha256":")" << settings.host_key_sha256
+      << settings.private_key_path << R"(","host_key_sha256":")" << sshd.host_key_sha256()
       << R"(","export_path":")" << exports << R"(","ack_path":")" << exports << R"(/acks"})";
   run_capture({.argv = {o.binary, "connection", "set", "bench-sftp", dir + "/sftp.json", "--config",
                         config}});

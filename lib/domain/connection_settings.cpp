@@ -119,13 +119,19 @@ ConnectionSettings parse_connection_settings(const nlohmann::json& config) {
       s.private_key_path = absolute_path(config, "private_key_path");
     }
     if (const auto it = config.find("host_key_sha256"); it != config.end()) {
-      if (!it->is_string() || !is_sha256_fingerprint(it->get<std::string>())) {
-        reject(
-            "'host_key_sha256' must be 'SHA256:' followed by 43 base64 characters, as "
-            "ssh-keygen -lf prints it, got " +
-            it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      const auto pins = it->is_array() ? *it : nlohmann::json::array({*it});
+      for (const auto& pin : pins) {
+        if (!pin.is_string() || !is_sha256_fingerprint(pin.get<std::string>())) {
+          reject(
+              "'host_key_sha256' must be 'SHA256:' followed by 43 base64 characters, as "
+              "ssh-keygen -lf prints it (or a list of such), got " +
+              pin.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        }
+        s.host_key_sha256.push_back(pin.get<std::string>());
       }
-      s.host_key_sha256 = it->get<std::string>();
+      if (s.host_key_sha256.empty()) {
+        reject("'host_key_sha256' must be a fingerprint or a non-empty list of them");
+      }
     }
     s.connect_timeout_s = optional_positive_int(config, "connect_timeout_s").value_or(10);
   }

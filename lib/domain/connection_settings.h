@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -25,7 +26,9 @@ struct ConnectionSettings {
   std::string username;
   std::string auth;  // "publickey" or "password"
   std::string private_key_path;
-  std::string host_key_sha256;
+  // Pinned fingerprints, any one accepted (a server rotating its key);
+  // empty: the daemon's known_hosts decides.
+  std::vector<std::string> host_key_sha256;
   int connect_timeout_s = 10;
   // From the connection's encrypted secret, never from `config`.
   std::string password;

@@ -143,11 +143,14 @@ TEST_CASE("sftp: host keys are verified by pin or known_hosts, never accepted bl
   SocketDeadlines deadlines;
   const std::string wrong = "SHA256:u0ZL9Ok4TTpPYJm4tDZdE0A+o3cAWKDo3N4lEPKp1dI";
   auto pinned = server().settings();
-  pinned.host_key_sha256 = wrong;
+  pinned.host_key_sha256 = {wrong};
   const auto message = failure_message(
       [&] { SftpDropzone(pinned, options(), deadlines).connect(); }, FailureKind::permanent);
   CHECK_THAT(message, Catch::Contains(server().host_key_sha256()));
   CHECK_THAT(message, Catch::Contains(wrong));
+  // A rotating server: any one of several pins is accepted.
+  pinned.host_key_sha256 = {wrong, server().host_key_sha256()};
+  CHECK_NOTHROW(SftpDropzone(pinned, options(), deadlines).connect());
 
   // Without a pin: the daemon's known_hosts decides.
   const auto dir = make_temp_dir("exportd-known-hosts");
@@ -285,7 +288,7 @@ TEST_CASE("sftp: sessions leave no descriptors behind", "[sftp]") {
     dz.write_file(dir, std::to_string(i).append(".json"), "{}", {});
   }
   auto refused = server().settings();
-  refused.host_key_sha256 = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+  refused.host_key_sha256 = {"SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"};
   failure_message([&] { SftpDropzone(refused, options(), deadlines).connect(); },
                   FailureKind::permanent);
   CHECK(open_descriptors() == before);

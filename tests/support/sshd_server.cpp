@@ -203,7 +203,7 @@ ConnectionSettings SshdServer::settings(const std::string& export_path) const {
   s.username = user_;
   s.auth = "publickey";
   s.private_key_path = ed25519_key_;
-  s.host_key_sha256 = host_key_sha256_;
+  s.host_key_sha256 = {host_key_sha256_};
   s.export_path = export_path;
   s.ack_path = export_path + "/acks";
   s.connect_timeout_s = 5;

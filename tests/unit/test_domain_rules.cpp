@@ -128,6 +128,12 @@ TEST_CASE("connection settings: ports and pinned host keys are checked", "[domai
   const std::string key = "SHA256:" + std::string(42, 'x') + "+";
   CHECK(parse_connection_settings(sftp({{"port", 65535}, {"host_key_sha256", key}})).port == 65535);
   CHECK(parse_connection_settings(sftp({{"port", 1}})).host_key_sha256.empty());
+  // A server that rotates its key: any one of the pinned fingerprints.
+  const std::string other = "SHA256:" + std::string(43, '/');
+  CHECK(parse_connection_settings(sftp({{"host_key_sha256", {key, other}}})).host_key_sha256 ==
+        std::vector<std::string>{key, other});
+  CHECK(parse_connection_settings(sftp({{"host_key_sha256", key}})).host_key_sha256 ==
+        std::vector<std::string>{key});
   for (const nlohmann::json& bad : {nlohmann::json(0), nlohmann::json(65536),
                                     nlohmann::json(65536 + 22), nlohmann::json("22")}) {
     INFO(bad.dump());
@@ -148,6 +154,21 @@ TEST_CASE("connection settings: ports and pinned host keys are checked", "[domai
       FAIL("accepted");
     } catch (const Failure& e) {
       CHECK_THAT(e.what(), Catch::Contains("'host_key_sha256' must be 'SHA256:' followed by 43"));
+    }
+    try {
+      parse_connection_settings(sftp({{"host_key_sha256", {key, bad}}}));
+      FAIL("accepted in a list");
+    } catch (const Failure& e) {
+      CHECK_THAT(e.what(), Catch::Contains("'host_key_sha256' must be 'SHA256:' followed by 43"));
+    }
+  }
+  for (const nlohmann::json& bad : {nlohmann::json::array(), nlohmann::json(42)}) {
+    INFO(bad.dump());
+    try {
+      parse_connection_settings(sftp({{"host_key_sha256", bad}}));
+      FAIL("accepted");
+    } catch (const Failure& e) {
+      CHECK_THAT(e.what(), Catch::Contains("'host_key_sha256' must be"));
     }
   }
 }

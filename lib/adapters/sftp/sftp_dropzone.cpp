@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -65,10 +66,6 @@ std::string fingerprint(ssh_key key) {
 }
 
 // "SHA256:abc" and "abc" name the same pinned key.
-std::string normalize_fingerprint(const std::string& value) {
-  return value.starts_with("SHA256:") ? value : "SHA256:" + value;
-}
-
 int open_tcp(const std::string& host, int port, std::chrono::seconds timeout) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -467,9 +464,12 @@ void SftpDropzone::verify_host_key(Session& session) {
   }
   ssh_key_free(key);
 
-  if (!settings_.host_key_sha256.empty()) {
-    const std::string expected = normalize_fingerprint(settings_.host_key_sha256);
-    if (seen != expected) {
+  if (const auto& pins = settings_.host_key_sha256; !pins.empty()) {
+    if (std::find(pins.begin(), pins.end(), seen) == pins.end()) {
+      std::string expected;
+      for (const auto& pin : pins) {
+        expected += (expected.empty() ? "" : ", ") + pin;
+      }
       throw Failure(FailureKind::permanent, "host key of " + endpoint() +
                                                 " refused: the server presented " + seen +
                                                 ", host_key_sha256 pins " + expected);
