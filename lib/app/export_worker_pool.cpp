@@ -45,6 +45,11 @@ RetryPolicy policy_for(const RetryPolicy& base, const ConnectionSettings* settin
   return policy;
 }
 
+bool is_permanent(const std::exception& error) {
+  const auto* failure = dynamic_cast<const Failure*>(&error);
+  return failure != nullptr && failure->kind() == FailureKind::permanent;
+}
+
 struct Written {
   const ClaimedExport* item;
   DeliveryRecord record;
@@ -286,17 +291,40 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
     return;
   }
   std::vector<std::string> lost;
+  std::set<std::string> unrecorded;
   try {
     lost = queue.record_sent(records);
   } catch (const std::exception& e) {
-    // The files are there; the lease lapses and a later attempt finds them
-    // present and records them then. Nothing is written twice.
-    log_event(Level::warn, "cannot record deliveries",
-              {{"count", records.size()}, {"error", e.what()}});
-    return;
+    if (!is_permanent(e)) {
+      // The files are there; the lease lapses and a later attempt finds them
+      // present and records them then. Nothing is written twice.
+      log_event(Level::warn, "cannot record deliveries",
+                {{"count", records.size()}, {"error", e.what()}});
+      return;
+    }
+    // A permanent refusal does not say which export breaks the rule: each is
+    // recorded alone, and the one refused fails instead of being delivered
+    // again and again.
+    for (const Written* w : recorded) {
+      try {
+        const auto lost_alone = queue.record_sent({w->record});
+        lost.insert(lost.end(), lost_alone.begin(), lost_alone.end());
+      } catch (const std::exception& refusal) {
+        unrecorded.insert(w->item->export_id);
+        if (is_permanent(refusal)) {
+          const Failure refused(
+              FailureKind::permanent,
+              "cannot record the delivery of '" + w->record.dropzone_path + "': " + refusal.what());
+          record_failure(queue, *w->item, refused, true, retry, w->started);
+        }
+      }
+    }
   }
   const std::set<std::string> lost_ids(lost.begin(), lost.end());
   for (const Written* w : recorded) {
+    if (unrecorded.contains(w->item->export_id)) {
+      continue;
+    }
     auto fields = export_fields(*w->item);
     fields["file_name"] = w->item->file_name;
     fields["duration_ms"] = elapsed_ms(w->started);

@@ -53,6 +53,8 @@ class FakeExportStore {
   std::mutex mutex;
   std::map<std::string, FakeExport> exports;
   bool steal_leases_before_record = false;  // simulates another worker taking over
+  // Throws to refuse recording an export SENT, as a rule in the database would.
+  std::function<void(const std::string& export_id)> refuse_sent;
 };
 
 class FakeExportQueue : public ExportQueue {
@@ -76,6 +78,11 @@ class FakeExportQueue : public ExportQueue {
   }
   std::vector<std::string> record_sent(const std::vector<DeliveryRecord>& deliveries) override {
     std::lock_guard lock(store_.mutex);
+    for (const auto& d : deliveries) {
+      if (store_.refuse_sent) {
+        store_.refuse_sent(d.export_id);  // all or nothing, like a transaction
+      }
+    }
     std::vector<std::string> lost;
     for (const auto& d : deliveries) {
       auto& e = store_.exports.at(d.export_id);

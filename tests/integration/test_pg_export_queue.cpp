@@ -9,6 +9,7 @@
 #include "adapters/postgres/migrator.h"
 #include "adapters/postgres/pg_export_queue.h"
 #include "domain/failure.h"
+#include "tests/support/failure_kind.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/seed.h"
 
@@ -230,6 +231,24 @@ TEST_CASE("an unreachable database is a transient failure", "[postgres]") {
   } catch (const pqxx::broken_connection&) {
     FAIL("library exception escaped the adapter");
   }
+}
+
+TEST_CASE("a database error that will not go away is a permanent failure", "[postgres]") {
+  Fixture f;
+  seed_exports(f.url, f.org, 2, 1);
+  PgExportQueue queue(f.url, "w");
+  const auto claimed = queue.claim(1, 30s);
+  REQUIRE(claimed.size() == 1);
+  // An operator's rule that the daemon's write breaks: no retry can help.
+  query_value(f.url,
+              "ALTER TABLE audit_log ADD CONSTRAINT no_failures"
+              " CHECK (action <> 'DRAFT_PUSH_FAILED')");
+  CHECK(kind_of([&] {
+          queue.record_failure({claimed[0].export_id, {{"error", "x"}}, std::nullopt});
+        }) == FailureKind::permanent);
+  // A schema the daemon does not know: an undefined column.
+  query_value(f.url, "ALTER TABLE draft_order_lines RENAME COLUMN uom TO unit");
+  CHECK(kind_of([&] { queue.claim(1, 30s); }) == FailureKind::permanent);
 }
 
 TEST_CASE("postpone releases a claim without counting the attempt", "[postgres]") {

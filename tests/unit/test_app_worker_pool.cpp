@@ -145,6 +145,27 @@ TEST_CASE("a failed directory flush records nothing as SENT", "[app]") {
   CHECK(p.pool.delivered() == 0);
 }
 
+TEST_CASE("a delivery the database refuses to record fails that export alone", "[app]") {
+  Pool p({.workers = 1, .batch_size = 3});
+  for (int i = 0; i < 3; ++i) {
+    p.store.add(export_id(i), kFilesystem);
+  }
+  p.store.refuse_sent = [](const std::string& id) {
+    if (id == "e1") {
+      throw Failure(FailureKind::permanent, "database error (SQLSTATE 23514): refused");
+    }
+  };
+  p.pool.start();
+  REQUIRE(eventually([&] { return status_is(p.store, "e1", "FAILED"); }, 5s));
+  REQUIRE(eventually([&] { return p.pool.delivered() == 2; }, 5s));
+  p.pool.stop();
+  CHECK(status_is(p.store, "e0", "SENT"));
+  CHECK(status_is(p.store, "e2", "SENT"));
+  CHECK(p.store.get("e1").error["category"] == "permanent");
+  CHECK_THAT(p.store.get("e1").error["error"].get<std::string>(),
+             Catch::Contains("SQLSTATE 23514"));
+}
+
 TEST_CASE("a delivery whose lease was lost is not counted", "[app]") {
   Pool p({.workers = 1});
   p.store.steal_leases_before_record = true;

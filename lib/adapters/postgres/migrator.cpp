@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "adapters/postgres/pg_failure.h"
 #include "domain/failure.h"
 
 namespace exportd {
@@ -59,17 +60,19 @@ std::vector<std::string> apply_migrations(const std::string& database_url,
       sql << in.rdbuf();
       try {
         tx.exec(sql.str());
-      } catch (const pqxx::sql_error& e) {
-        throw Failure(FailureKind::bad_config,
-                      "migration '" + name + "' failed: " + std::string(e.what()));
+      } catch (const pqxx::pqxx_exception& e) {
+        const Failure failure = pg_failure(e);
+        // A server in trouble is not the migration's fault.
+        throw Failure(
+            failure.kind() == FailureKind::transient ? failure.kind() : FailureKind::bad_config,
+            "migration '" + name + "' failed: " + failure.what());
       }
       tx.exec_params("INSERT INTO exportd_schema_migrations (name) VALUES ($1)", name);
       applied.push_back(name);
     }
     tx.commit();
-  } catch (const pqxx::broken_connection& e) {
-    throw Failure(FailureKind::transient,
-                  "cannot connect to the database: " + std::string(e.what()));
+  } catch (const pqxx::pqxx_exception& e) {
+    throw pg_failure(e);
   }
   return applied;
 }

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "adapters/postgres/pg_encoding.h"
+#include "adapters/postgres/pg_failure.h"
 #include "domain/failure.h"
 
 namespace exportd {
@@ -165,11 +166,11 @@ auto PgAckStore::run(Fn&& fn) {
       conn_ = std::make_unique<pqxx::connection>(database_url_);
     }
     return fn(*conn_);
-  } catch (const pqxx::broken_connection& e) {
-    conn_.reset();  // its advisory locks went with it
-    throw Failure(FailureKind::transient, "database connection lost: " + std::string(e.what()));
-  } catch (const pqxx::sql_error& e) {
-    throw Failure(FailureKind::transient, "database error: " + std::string(e.what()));
+  } catch (const pqxx::pqxx_exception& e) {
+    if (conn_ && !conn_->is_open()) {
+      conn_.reset();  // its advisory locks went with it
+    }
+    throw pg_failure(e);
   }
 }
 

@@ -5,6 +5,7 @@
 #include "adapters/postgres/pg_export_queue.h"
 
 #include "adapters/postgres/pg_encoding.h"
+#include "adapters/postgres/pg_failure.h"
 
 #include <map>
 #include <set>
@@ -76,7 +77,8 @@ pqxx::connection& PgExportQueue::connection() {
   return *conn_;
 }
 
-// Database errors become Failure(transient): the lease makes any retry safe.
+// The lease makes a retry after a transient failure safe; a connection that
+// failed transiently is opened afresh, in case it is the one in trouble.
 template <typename Fn>
 auto PgExportQueue::with_transaction(Fn&& fn) {
   try {
@@ -84,14 +86,12 @@ auto PgExportQueue::with_transaction(Fn&& fn) {
     auto result = fn(tx);
     tx.commit();
     return result;
-  } catch (const pqxx::broken_connection& e) {
-    conn_.reset();
-    throw Failure(FailureKind::transient, "database connection lost: " + std::string(e.what()));
-  } catch (const pqxx::in_doubt_error& e) {
-    conn_.reset();
-    throw Failure(FailureKind::transient, "database commit in doubt: " + std::string(e.what()));
-  } catch (const pqxx::sql_error& e) {
-    throw Failure(FailureKind::transient, "database error: " + std::string(e.what()));
+  } catch (const pqxx::pqxx_exception& e) {
+    Failure failure = pg_failure(e);
+    if (failure.kind() == FailureKind::transient) {
+      conn_.reset();
+    }
+    throw failure;
   }
 }
 

@@ -1,11 +1,11 @@
 // One short transaction on a fresh connection, for commands that run once:
-// database errors become Failure(transient) with the server's words.
+// database errors become Failure, classified by pg_failure.
 #pragma once
 
 #include <pqxx/pqxx>
 #include <string>
 
-#include "domain/failure.h"
+#include "adapters/postgres/pg_failure.h"
 
 namespace exportd {
 
@@ -17,10 +17,8 @@ auto in_transaction(const std::string& database_url, Fn&& fn) {
     auto result = fn(tx);
     tx.commit();
     return result;
-  } catch (const pqxx::broken_connection& e) {
-    throw Failure(FailureKind::transient, "cannot reach the database: " + std::string(e.what()));
-  } catch (const pqxx::sql_error& e) {
-    throw Failure(FailureKind::transient, "database error: " + std::string(e.what()));
+  } catch (const pqxx::pqxx_exception& e) {
+    throw pg_failure(e);
   }
 }
 
