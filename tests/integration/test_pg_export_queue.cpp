@@ -251,6 +251,40 @@ TEST_CASE("a database error that will not go away is a permanent failure", "[pos
   CHECK(kind_of([&] { queue.claim(1, 30s); }) == FailureKind::permanent);
 }
 
+TEST_CASE("a claimed document is one snapshot while a writer edits header and lines",
+          "[postgres]") {
+  Fixture f;
+  const auto ids = seed_exports(f.url, f.org, 4, 8);
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    pqxx::connection conn(f.url);
+    for (int n = 1; !done; ++n) {
+      pqxx::work tx(conn);
+      tx.exec_params("UPDATE draft_orders SET notes = 'v' || $1", n);
+      tx.exec_params("UPDATE draft_order_lines SET description = 'v' || $1", n);
+      tx.commit();
+    }
+  });
+  PgExportQueue queue(f.url, "w");
+  int documents = 0, mixed = 0;
+  for (int round = 0; round < 100; ++round) {
+    for (const auto& c : queue.claim(ids.size(), 30s)) {
+      ++documents;
+      for (const auto& line : c.source.lines) {
+        if (line.description != c.source.notes) {
+          ++mixed;
+          break;
+        }
+      }
+      queue.postpone(c.export_id, 0ms);
+    }
+  }
+  done = true;
+  writer.join();
+  CHECK(documents == 100 * static_cast<int>(ids.size()));
+  CHECK(mixed == 0);
+}
+
 TEST_CASE("postpone releases a claim without counting the attempt", "[postgres]") {
   Fixture f;
   const auto ids = seed_exports(f.url, f.org, 2, 1);

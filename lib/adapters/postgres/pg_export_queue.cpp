@@ -21,6 +21,10 @@ Text opt(const pqxx::field& f) {
   return f.is_null() ? Text{} : Text{f.as<std::string>()};
 }
 
+Text opt_json(const nlohmann::json& value) {
+  return value.is_null() ? Text{} : Text{value.get<std::string>()};
+}
+
 constexpr const char* kClaimSql = R"SQL(
 WITH due AS (
   SELECT id FROM erp_exports
@@ -40,6 +44,8 @@ RETURNING e.id, e.draft_order_id, e.org_id, e.erp_connection_id, e.file_name, e.
           floor(extract(epoch FROM e.first_attempt_at))::bigint
 )SQL";
 
+// One statement, so one snapshot: the header and the lines of a document are
+// the same committed version of the order, whatever edits it meanwhile.
 constexpr const char* kSourceSql = R"SQL(
 SELECT e.id, o.slug,
        to_char(d.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
@@ -49,20 +55,18 @@ SELECT e.id, o.slug,
        c.id, c.erp_customer_number, c.name, c.email, c.phone,
        c.billing_address::text, c.shipping_address::text,
        CASE WHEN conn.is_active AND conn.org_id = e.org_id THEN conn.config::text END,
-       encode(conn.secret, 'hex')
+       encode(conn.secret, 'hex'),
+       (SELECT json_agg(json_build_array(l.line_no, l.internal_sku, l.customer_sku,
+                                         l.description, l.qty::text, l.uom, l.unit_price::text)
+                        ORDER BY l.line_no)
+          FROM draft_order_lines l
+         WHERE l.draft_order_id = e.draft_order_id)::text
   FROM erp_exports e
   JOIN draft_orders d ON d.id = e.draft_order_id
   JOIN orgs o ON o.id = e.org_id
   LEFT JOIN customers c ON c.id = d.customer_id
   LEFT JOIN erp_connections conn ON conn.id = e.erp_connection_id
  WHERE e.id = ANY($1::uuid[])
-)SQL";
-
-constexpr const char* kLinesSql = R"SQL(
-SELECT draft_order_id, line_no, internal_sku, customer_sku, description, qty::text, uom,
-       unit_price::text
-  FROM draft_order_lines
- WHERE draft_order_id = ANY($1::uuid[])
 )SQL";
 
 }  // namespace
@@ -98,7 +102,7 @@ auto PgExportQueue::with_transaction(Fn&& fn) {
 std::vector<ClaimedExport> PgExportQueue::claim(size_t max, std::chrono::seconds lease) {
   return with_transaction([&](pqxx::work& tx) {
     std::vector<ClaimedExport> claimed;
-    std::vector<std::string> ids, unnamed_ids, new_names, draft_ids;
+    std::vector<std::string> ids, unnamed_ids, new_names;
     for (const auto& row : tx.exec_params(kClaimSql, lease_owner_, static_cast<long long>(max),
                                           static_cast<double>(lease.count()))) {
       ClaimedExport c;
@@ -116,7 +120,6 @@ std::vector<ClaimedExport> PgExportQueue::claim(size_t max, std::chrono::seconds
         c.file_name = row[4].as<std::string>();
       }
       ids.push_back(c.export_id);
-      draft_ids.push_back(c.draft_order_id);
       claimed.push_back(std::move(c));
     }
     if (claimed.empty()) {
@@ -133,7 +136,6 @@ std::vector<ClaimedExport> PgExportQueue::claim(size_t max, std::chrono::seconds
     for (auto& c : claimed) {
       by_id[c.export_id] = &c;
     }
-    std::map<std::string, std::vector<ClaimedExport*>> by_draft;
     for (const auto& row : tx.exec_params(kSourceSql, pg_array(ids))) {
       ClaimedExport& c = *by_id.at(row[0].as<std::string>());
       ExportSource& s = c.source;
@@ -162,13 +164,12 @@ std::vector<ClaimedExport> PgExportQueue::claim(size_t max, std::chrono::seconds
           c.connection_secret = hex_decode(row[17].as<std::string>());
         }
       }
-      by_draft[c.draft_order_id].push_back(&c);
-    }
-    for (const auto& row : tx.exec_params(kLinesSql, pg_array(draft_ids))) {
-      LineRow line{row[1].as<std::int64_t>(), opt(row[2]), opt(row[3]), opt(row[4]),
-                   row[5].as<std::string>(),  opt(row[6]), opt(row[7])};
-      for (ClaimedExport* c : by_draft[row[0].as<std::string>()]) {
-        c->source.lines.push_back(line);
+      if (!row[18].is_null()) {
+        for (const auto& line : nlohmann::json::parse(row[18].as<std::string>())) {
+          s.lines.push_back({line[0].get<std::int64_t>(), opt_json(line[1]), opt_json(line[2]),
+                             opt_json(line[3]), line[4].get<std::string>(), opt_json(line[5]),
+                             opt_json(line[6])});
+        }
       }
     }
     return claimed;
