@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 
 #include "adapters/filesystem/filesystem_dropzone.h"
@@ -15,6 +16,7 @@
 #include "adapters/postgres/pg_draft_store.h"
 #include "adapters/postgres/pg_export_queue.h"
 #include "adapters/postgres/pg_queue_stats.h"
+#include "adapters/postgres/pg_session.h"
 #include "adapters/postgres/pg_wakeup_listener.h"
 #include "adapters/prometheus/metrics_endpoint.h"
 #include "adapters/prometheus/prometheus_metrics.h"
@@ -25,6 +27,7 @@
 #include "app/ack_poller.h"
 #include "app/connection_admin.h"
 #include "app/connection_health.h"
+#include "app/database_probe.h"
 #include "app/dropzone_cache.h"
 #include "app/export_worker_pool.h"
 #include "app/logging.h"
@@ -265,6 +268,9 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
   if (const auto spare = queue_stats.free_connections()) {
     check_database_capacity(config, config.export_workers + ack_options.threads + 1, *spare);
   }
+  // Whoever asks whether the database answers reads this, never the database.
+  DatabaseProbe database([&] { return queue_stats.pending(); }, std::chrono::seconds(1),
+                         std::chrono::seconds(3));
   PrometheusMetrics metrics(queue_stats, EXPORTD_VERSION);
   ConnectionHealth health(metrics);
   const std::string owner = lease_owner_prefix();
@@ -311,7 +317,7 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
       endpoint = std::make_unique<MetricsEndpoint>(
           config.metrics_listen, [&] { return metrics.scrape(); },
           [&]() -> std::optional<std::string> {
-            if (!queue_stats.pending()) {
+            if (!database.reachable()) {
               return "database unreachable";
             }
             if (!pool.progressing(stall_limit)) {
@@ -340,12 +346,12 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
     if (signal == SIGHUP) {
       notifier.reloading();
       reload_config(config_path, config_path_given, running, pool, acks);
-      notifier.ready(status_line(queue_stats.pending()));
+      notifier.ready(status_line(database.pending()));
       continue;
     }
     const auto now = std::chrono::steady_clock::now();
     if (!ready || now >= next_status) {
-      const auto pending = queue_stats.pending();
+      const auto pending = database.pending();
       if (!ready && pending) {
         ready = true;
         notifier.ready(status_line(pending));
@@ -367,8 +373,20 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
   pool.request_stop();
   acks.request_stop();
   deadlines.abort_all();
+  // A moment for the database calls in flight (a stopping worker releases
+  // its claims); then calls hanging on a database that stopped answering
+  // are abandoned: the leases keep their work safe.
+  std::promise<void> stopped;
+  std::thread abandon([done = stopped.get_future()] {
+    if (done.wait_for(std::chrono::seconds(3)) == std::future_status::timeout) {
+      pg_abort_all();
+    }
+  });
   pool.stop();
   acks.stop();
+  stopped.set_value();
+  abandon.join();
+  pg_abort_all();  // the listener's and the probe's last calls need no answer
   log_event(Level::info, "daemon stopped", {{"delivered", pool.delivered()}});
   return kOk;
 }

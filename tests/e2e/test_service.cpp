@@ -283,3 +283,41 @@ TEST_CASE("service: a metrics port in use is logged; deliveries go on", "[e2e][s
   CHECK_THAT(log, Catch::Contains("metrics endpoint unavailable; delivering without it"));
   CHECK_THAT(log, Catch::Contains("Address already in use"));
 }
+
+TEST_CASE("service: a frozen database: /healthz says so, status gives up, SIGTERM exits",
+          "[e2e][service][metrics]") {
+  auto& cluster = PgCluster::shared();
+  const std::string url = cluster.fresh_database();
+  const int port = free_port();
+  DaemonHarness harness(url, "",
+                        "[metrics]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\n");
+  const auto org =
+      seed_org(url, "acme", harness.root() + "/acme/exports", harness.root() + "/acme/acks");
+  seed_exports(url, org, 2, 1);
+  auto daemon = harness.start();
+  REQUIRE(sent_eventually(url, 2));
+  const auto healthz = [&] { return http_get(port, "/healthz"); };
+  REQUIRE(eventually([&] { return healthz().status == 200; }, 10s));
+
+  cluster.freeze();
+  struct Thaw {
+    PgCluster& cluster;
+    ~Thaw() { cluster.thaw(); }
+  } thaw{cluster};
+  // The server accepts connections and never answers.
+  REQUIRE(eventually([&] { return healthz().status == 503; }, 5s));
+  CHECK(healthz().body == "database unreachable\n");
+  CHECK(http_get(port, "/metrics").status == 200);
+
+  Process status({.argv = {EXPORTD_BINARY, "status", "--config", harness.config_path()},
+                  .stdout_path = harness.dir() + "/status.out",
+                  .stderr_path = harness.dir() + "/status.err"});
+  CHECK(status.wait(15s) == 1);
+  CHECK_THAT(slurp(harness.dir() + "/status.err"),
+             Catch::Contains("cannot connect to the database"));
+
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait(10s) == 0);
+  const auto log = slurp(harness.log_path());
+  CHECK(count_of(log, "database does not answer") == 1);
+}

@@ -1,10 +1,13 @@
 #include "tests/support/pg_cluster.h"
 
 #include <pwd.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <pqxx/pqxx>
+#include <sstream>
 #include <stdexcept>
 
 #include "adapters/postgres/migrator.h"
@@ -25,6 +28,28 @@ std::string find_bin_dir() {
     throw std::runtime_error("no PostgreSQL server found under /usr/lib/postgresql");
   }
   return best + "/bin";
+}
+
+// The processes whose parent is `parent`, from /proc.
+std::vector<int> children_of(int parent) {
+  std::vector<int> children;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    // pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+    std::istringstream rest(line.substr(line.rfind(')') + 1));
+    std::string state;
+    int ppid = 0;
+    if (rest >> state >> ppid && ppid == parent) {
+      children.push_back(std::stoi(name));
+    }
+  }
+  return children;
 }
 
 }  // namespace
@@ -77,6 +102,28 @@ void PgCluster::stop() {
        .run_as_user = run_as_,
        .stdout_path = "/dev/null",
        .stderr_path = "/dev/null"});
+}
+
+void PgCluster::freeze() {
+  std::ifstream pid_file(data_dir_ + "/data/postmaster.pid");
+  int postmaster = 0;
+  if (!(pid_file >> postmaster) || ::kill(postmaster, SIGSTOP) != 0) {
+    throw std::runtime_error("cannot stop the postmaster of " + data_dir_);
+  }
+  // Stopped first, so it forks no backend we would miss.
+  frozen_ = {postmaster};
+  for (const int child : children_of(postmaster)) {
+    if (::kill(child, SIGSTOP) == 0) {
+      frozen_.push_back(child);
+    }
+  }
+}
+
+void PgCluster::thaw() {
+  for (const int pid : frozen_) {
+    ::kill(pid, SIGCONT);
+  }
+  frozen_.clear();
 }
 
 std::string PgCluster::url(const std::string& database) const {

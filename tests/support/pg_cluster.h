@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace exportd::testing {
 
@@ -16,6 +17,10 @@ class PgCluster {
 
   void start();
   void stop();  // immediate shutdown: connections drop like in a crash
+  // SIGSTOPs the postmaster and every backend: the kernel still accepts
+  // connections and acknowledges data, the server never answers.
+  void freeze();
+  void thaw();  // SIGCONTs what freeze stopped
   int port() const { return port_; }
   std::string url(const std::string& database = "postgres") const;
 
@@ -33,6 +38,7 @@ class PgCluster {
   std::string run_as_;
   int port_ = 0;
   int databases_ = 0;
+  std::vector<int> frozen_;
 };
 
 }  // namespace exportd::testing

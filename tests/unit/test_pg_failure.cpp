@@ -47,5 +47,7 @@ TEST_CASE("a database failure names the SQLSTATE and the server's words", "[post
   CHECK(std::string(failure.what()) ==
         "database error (SQLSTATE 23514): export x cannot go from SENT to PENDING");
   CHECK_THAT(pg_failure(pqxx::broken_connection("server closed the connection\n")).what(),
-             Catch::Equals("database connection lost: server closed the connection"));
+             Catch::Equals("cannot connect to the database: server closed the connection"));
+  CHECK_THAT(pg_failure(pqxx::broken_connection("refused\n\tIs the server running?\n")).what(),
+             Catch::Equals("cannot connect to the database: refused; Is the server running?"));
 }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "adapters/postgres/pg_failure.h"
+#include "adapters/postgres/pg_session.h"
 #include "domain/failure.h"
 
 namespace exportd {
@@ -40,8 +41,9 @@ std::vector<std::string> apply_migrations(const std::string& database_url,
   const auto files = migration_files(migrations_dir);
   std::vector<std::string> applied;
   try {
-    pqxx::connection conn(database_url);
-    pqxx::work tx(conn);
+    // A migration may rightly take long: only the opening is bounded.
+    const auto conn = pg_connect(database_url, {.statement = std::chrono::milliseconds(0)});
+    pqxx::work tx(*conn);
     tx.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLockKey);
     tx.exec(
         "CREATE TABLE IF NOT EXISTS exportd_schema_migrations ("

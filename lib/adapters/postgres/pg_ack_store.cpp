@@ -8,6 +8,7 @@
 
 #include "adapters/postgres/pg_encoding.h"
 #include "adapters/postgres/pg_failure.h"
+#include "adapters/postgres/pg_session.h"
 #include "domain/failure.h"
 
 namespace exportd {
@@ -163,8 +164,9 @@ template <typename Fn>
 auto PgAckStore::run(Fn&& fn) {
   try {
     if (!conn_ || !conn_->is_open()) {
-      conn_ = std::make_unique<pqxx::connection>(database_url_);
+      conn_ = pg_connect(database_url_);
     }
+    const auto deadline = pg_deadline(*conn_, pg_call_deadline());
     return fn(*conn_);
   } catch (const pqxx::pqxx_exception& e) {
     if (conn_ && !conn_->is_open()) {

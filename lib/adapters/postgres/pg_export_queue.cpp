@@ -6,6 +6,7 @@
 
 #include "adapters/postgres/pg_encoding.h"
 #include "adapters/postgres/pg_failure.h"
+#include "adapters/postgres/pg_session.h"
 
 #include <map>
 #include <set>
@@ -76,7 +77,7 @@ PgExportQueue::PgExportQueue(std::string database_url, std::string lease_owner)
 
 pqxx::connection& PgExportQueue::connection() {
   if (!conn_ || !conn_->is_open()) {
-    conn_ = std::make_unique<pqxx::connection>(database_url_);
+    conn_ = pg_connect(database_url_);
   }
   return *conn_;
 }
@@ -86,7 +87,9 @@ pqxx::connection& PgExportQueue::connection() {
 template <typename Fn>
 auto PgExportQueue::with_transaction(Fn&& fn) {
   try {
-    pqxx::work tx(connection());
+    pqxx::connection& conn = connection();
+    const auto deadline = pg_deadline(conn, pg_call_deadline());
+    pqxx::work tx(conn);
     auto result = fn(tx);
     tx.commit();
     return result;

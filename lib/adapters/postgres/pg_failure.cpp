@@ -18,11 +18,14 @@ std::string server_words(std::string_view message) {
     message.remove_suffix(1);
   }
   std::string out;
-  for (const char ch : message) {
-    if (ch == '\n') {
-      out += "; ";
-    } else {
-      out += ch;
+  for (size_t i = 0; i < message.size(); ++i) {
+    if (message[i] != '\n') {
+      out += message[i];
+      continue;
+    }
+    out += "; ";
+    while (i + 1 < message.size() && (message[i + 1] == ' ' || message[i + 1] == '\t')) {
+      ++i;
     }
   }
   return out;
@@ -41,7 +44,7 @@ Failure pg_failure(const pqxx::pqxx_exception& error) {
   const std::exception& base = error.base();
   const std::string words = server_words(base.what());
   if (dynamic_cast<const pqxx::broken_connection*>(&base) != nullptr) {
-    return Failure(FailureKind::transient, "database connection lost: " + words);
+    return Failure(FailureKind::transient, "cannot connect to the database: " + words);
   }
   if (dynamic_cast<const pqxx::in_doubt_error*>(&base) != nullptr) {
     // Leases and fencing make a retry safe whether or not the commit happened.

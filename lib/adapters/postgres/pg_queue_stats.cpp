@@ -1,8 +1,17 @@
 #include "adapters/postgres/pg_queue_stats.h"
 
+#include "adapters/postgres/pg_session.h"
 #include "domain/status.h"
 
 namespace exportd {
+
+namespace {
+
+// Short: a health check must answer within seconds whatever the database does.
+constexpr PgTimeouts kTimeouts{.connect = std::chrono::seconds(2),
+                               .statement = std::chrono::seconds(2)};
+
+}  // namespace
 
 QueueSnapshot read_queue_snapshot(pqxx::transaction_base& tx) {
   QueueSnapshot snapshot;
@@ -32,8 +41,9 @@ auto PgQueueStats::read(Read read_in)
   std::lock_guard lock(mutex_);
   try {
     if (!conn_ || !conn_->is_open()) {
-      conn_ = std::make_unique<pqxx::connection>(database_url_);
+      conn_ = pg_connect(database_url_, kTimeouts);
     }
+    const auto deadline = pg_deadline(*conn_, pg_call_deadline(kTimeouts));
     pqxx::read_transaction tx(*conn_);
     return read_in(tx);
   } catch (const std::exception&) {

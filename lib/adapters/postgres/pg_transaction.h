@@ -6,14 +6,16 @@
 #include <string>
 
 #include "adapters/postgres/pg_failure.h"
+#include "adapters/postgres/pg_session.h"
 
 namespace exportd {
 
 template <typename Fn>
 auto in_transaction(const std::string& database_url, Fn&& fn) {
   try {
-    pqxx::connection conn(database_url);
-    pqxx::work tx(conn);
+    const auto conn = pg_connect(database_url);
+    const auto deadline = pg_deadline(*conn, pg_call_deadline());
+    pqxx::work tx(*conn);
     auto result = fn(tx);
     tx.commit();
     return result;

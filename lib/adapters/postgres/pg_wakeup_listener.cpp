@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <pqxx/pqxx>
 
+#include "adapters/postgres/pg_session.h"
 #include "app/logging.h"
 
 namespace exportd {
@@ -59,9 +61,19 @@ void PgWakeupListener::run() {
   bool lost = false;
   while (!stopping_) {
     try {
-      pqxx::connection conn(database_url_);
-      Receiver receiver(conn, on_wakeup_);
-      conn.get_notifs();  // sends the LISTEN
+      // Waiting for a notification is no statement: the statement timeout
+      // never ends it, keepalives watch the idle connection.
+      const auto connection = pg_connect(database_url_);
+      pqxx::connection& conn = *connection;
+      // Only pg_abort_all ends this one: the UNLISTEN on the way out must not
+      // hang on a server that stopped answering.
+      const auto session = pg_deadline(conn, std::chrono::hours(24 * 365));
+      std::unique_ptr<Receiver> receiver;
+      {
+        const auto listen = pg_deadline(conn, pg_call_deadline());
+        receiver = std::make_unique<Receiver>(conn, on_wakeup_);
+        conn.get_notifs();  // sends the LISTEN
+      }
       if (lost) {
         log_event(Level::info, "listener reconnected", {});
       }
