@@ -31,22 +31,46 @@ void ConnectionHealth::succeeded(const std::string& connection_id) {
   }
 }
 
-void ConnectionHealth::failed(const std::string& connection_id, const std::string& error) {
+template <typename Record>
+CircuitBreaker::Clock::time_point ConnectionHealth::record_failure(const std::string& connection_id,
+                                                                   const std::string& error,
+                                                                   Record record,
+                                                                   const char* message) {
   int failures = 0;
   std::chrono::milliseconds pause{};
+  CircuitBreaker::Clock::time_point until{};
   const bool paused = observed(connection_id, [&](CircuitBreaker& b) {
-    const bool changed = b.record_failure(now_());
+    const bool changed = record(b, now_());
     failures = b.consecutive_failures();
     pause = b.current_pause();
+    until = b.paused_until();
     return changed;
   });
   if (paused) {
-    log_event(Level::warn, "connection paused after repeated failures",
+    log_event(Level::warn, message,
               {{"connection_id", connection_id},
                {"consecutive_failures", failures},
                {"pause_ms", pause.count()},
                {"error", error}});
   }
+  return until;
+}
+
+void ConnectionHealth::failed(const std::string& connection_id, const std::string& error) {
+  record_failure(
+      connection_id, error,
+      [](CircuitBreaker& b, CircuitBreaker::Clock::time_point now) {
+        return b.record_failure(now);
+      },
+      "connection paused after repeated failures");
+}
+
+CircuitBreaker::Clock::time_point ConnectionHealth::unavailable(const std::string& connection_id,
+                                                                const std::string& error) {
+  return record_failure(
+      connection_id, error,
+      [](CircuitBreaker& b, CircuitBreaker::Clock::time_point now) { return b.trip(now); },
+      "connection paused until the dropzone is fixed");
 }
 
 CircuitBreaker::State ConnectionHealth::state(const std::string& connection_id) {

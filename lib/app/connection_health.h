@@ -24,6 +24,10 @@ class ConnectionHealth {
   void succeeded(const std::string& connection_id);
   // A transient failure reaching the connection (network, timeout, server).
   void failed(const std::string& connection_id, const std::string& error);
+  // A failure only an operator fixes (Failure::unavailable): pauses the
+  // connection at once. Returns when the pause ends.
+  CircuitBreaker::Clock::time_point unavailable(const std::string& connection_id,
+                                                const std::string& error);
 
   CircuitBreaker::State state(const std::string& connection_id);
 
@@ -32,6 +36,12 @@ class ConnectionHealth {
   // state or the failure count moved. Returns what `change` returned.
   template <typename Change>
   auto observed(const std::string& connection_id, Change change);
+  // Records a failure with `record` (record_failure or trip); logs `message`
+  // when it paused the connection. Returns when the pause ends.
+  template <typename Record>
+  CircuitBreaker::Clock::time_point record_failure(const std::string& connection_id,
+                                                   const std::string& error, Record record,
+                                                   const char* message);
 
   Metrics& metrics_;
   CircuitBreaker::Options options_;

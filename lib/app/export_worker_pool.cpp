@@ -238,6 +238,13 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
                          settings->export_path,
                          started});
     } catch (const Failure& e) {
+      if (e.kind() == FailureKind::unavailable) {
+        // Fixed by an operator, not by trying again: the connection pauses
+        // and the export waits for it with its attempt given back.
+        const auto until = health_.unavailable(item.connection_id, e.what());
+        postpone(queue, item, std::chrono::ceil<std::chrono::milliseconds>(until - started));
+        continue;
+      }
       // Only transient failures say the connection itself is in trouble.
       if (e.kind() == FailureKind::transient) {
         health_.failed(item.connection_id, e.what());

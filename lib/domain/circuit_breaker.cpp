@@ -34,6 +34,15 @@ bool CircuitBreaker::record_failure(Clock::time_point now) {
   if (state_ == State::closed && failures_ < options_.failure_threshold) {
     return false;
   }
+  return open(now);
+}
+
+bool CircuitBreaker::trip(Clock::time_point now) {
+  ++failures_;
+  return open(now);
+}
+
+bool CircuitBreaker::open(Clock::time_point now) {
   if (state_ == State::open) {
     return false;  // a call admitted before the pause began
   }

@@ -34,12 +34,19 @@ class CircuitBreaker {
   // Each returns true when the state changed (the caller logs changes only).
   bool record_success();
   bool record_failure(Clock::time_point now);
+  // A failure an operator has to fix (read-only, permission denied): no
+  // point in trying the threshold's worth first, the pause begins now.
+  bool trip(Clock::time_point now);
 
   State state() const { return state_; }
   int consecutive_failures() const { return failures_; }
   std::chrono::milliseconds current_pause() const { return pause_; }
+  // When open: when the pause ends.
+  Clock::time_point paused_until() const { return open_until_; }
 
  private:
+  bool open(Clock::time_point now);
+
   Options options_;
   State state_ = State::closed;
   int failures_ = 0;

@@ -11,7 +11,11 @@
 namespace exportd {
 
 enum class FailureKind {
-  transient,   // network, server, disk full: retry with backoff
+  transient,  // network, server, disk full: retry with backoff
+  // A condition of the connection an operator fixes (read-only, permission
+  // denied, missing root): the connection pauses, exports wait without
+  // spending attempts.
+  unavailable,
   permanent,   // bad connection settings, path outside roots: give up now
   refused,     // a state rule forbids it (exit 3 on the command line)
   bad_config,  // the daemon's own configuration is wrong (exit 2)

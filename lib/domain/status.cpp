@@ -25,6 +25,8 @@ const char* to_string(FailureKind kind) {
   switch (kind) {
     case FailureKind::transient:
       return "transient";
+    case FailureKind::unavailable:
+      return "unavailable";
     case FailureKind::permanent:
       return "permanent";
     case FailureKind::refused:

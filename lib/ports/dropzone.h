@@ -1,7 +1,9 @@
 // Port: a place the ERP picks files up from (a local directory, an SFTP
 // server). Implementations throw exportd::Failure: transient for conditions
-// that may pass (network, disk full), permanent for ones that will not
-// (path outside the allowed roots, permission denied, refused host key).
+// that may pass (network, disk full), unavailable for ones an operator fixes
+// on the dropzone (read-only, permission denied, a missing root), permanent
+// for ones that will not (path outside the allowed roots, a symlink on the
+// way, refused host key).
 #pragma once
 
 #include <chrono>

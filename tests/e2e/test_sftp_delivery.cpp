@@ -222,7 +222,7 @@ TEST_CASE("sftp e2e: a frozen server times out; other orgs go on; SIGTERM stays 
   CHECK(s.count(frozen_org.org_id, "FAILED") == "0");
 }
 
-TEST_CASE("sftp e2e: permission denied fails the export with a clear classified error",
+TEST_CASE("sftp e2e: permission denied pauses the connection; the exports wait for the fix",
           "[e2e][sftp]") {
   SftpSetup s;
   const std::string locked = server().data_dir() + "/locked";
@@ -230,11 +230,24 @@ TEST_CASE("sftp e2e: permission denied fails the export with a clear classified 
   const auto org = s.org("acme", sftp_settings("publickey", server().host_key_sha256(), locked));
   seed_exports(s.url, org, 2, 1);
   auto daemon = s.daemon.start();
-  REQUIRE(eventually([&] { return s.count(org.org_id, "FAILED") == "2"; }, 30s));
+  REQUIRE(eventually(
+      [&] {
+        const auto log = slurp(s.daemon.log_path());
+        return log.find("connection paused until the dropzone is fixed") != std::string::npos &&
+               log.find("permission denied") != std::string::npos;
+      },
+      30s));
+  CHECK(s.count(org.org_id, "PENDING") == "2");
+  CHECK(s.count(org.org_id, "FAILED") == "0");
+  CHECK(query_value(s.url, "SELECT count(*) FROM draft_orders WHERE status = 'ERROR'") == "0");
+
+  // The operator fixes the permissions: delivered after the pause, no attempt spent on it.
+  run_capture({.argv = {"chown", server().user(), locked}});
+  REQUIRE(eventually([&] { return s.all_sent(org.org_id, 2); }, 30s));
   daemon.signal(SIGTERM);
   CHECK(daemon.wait(10s) == 0);
-  const auto error =
-      query_value(s.url, "SELECT error_json::text FROM erp_exports WHERE org_id = '" + org.org_id +
-                             "' LIMIT 1");
-  CHECK_THAT(error, Catch::Contains("permission denied") && Catch::Contains("permanent"));
+  CHECK(query_value(s.url, "SELECT max(attempts) FROM erp_exports WHERE org_id = '" + org.org_id +
+                               "'") == "1");
+  CHECK(files_in(locked).size() == 2);
+  fs::remove_all(locked);
 }

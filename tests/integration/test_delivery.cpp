@@ -1,7 +1,11 @@
 // The worker pool, the NOTIFY listener and the filesystem dropzone together,
 // against a real PostgreSQL cluster and a real directory.
-#include <catch2/catch.hpp>
+#include <sys/mount.h>
 
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <pqxx/pqxx>
@@ -29,8 +33,10 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Daemon {
-  Daemon(const std::string& url, const std::string& root, WorkerPoolOptions options)
+  Daemon(const std::string& url, const std::string& root, WorkerPoolOptions options,
+         CircuitBreaker::Options breaker = {})
       : dropzone({root}),
+        health(metrics, breaker),
         pool(
             options,
             [url](int i) { return std::make_unique<PgExportQueue>(url, "t-" + std::to_string(i)); },
@@ -43,7 +49,7 @@ struct Daemon {
   }
   FilesystemDropzone dropzone;
   FakeMetrics metrics;
-  ConnectionHealth health{metrics};
+  ConnectionHealth health;
   ExportWorkerPool pool;
   PgWakeupListener listener;
 };
@@ -61,6 +67,35 @@ std::vector<fs::path> files_in(const fs::path& dir) {
   }
   return out;
 }
+
+// A small tmpfs mounted on `path` for the test's lifetime, to be remounted
+// read-only and back: root ignores permission bits, a read-only mount it cannot.
+class Tmpfs {
+ public:
+  explicit Tmpfs(std::string path) : path_(std::move(path)) {
+    if (::mount("tmpfs", path_.c_str(), "tmpfs", 0, "size=4m") != 0) {
+      error_ = std::strerror(errno);
+    }
+  }
+  ~Tmpfs() {
+    if (error_.empty()) {
+      ::umount2(path_.c_str(), MNT_DETACH);
+    }
+  }
+  Tmpfs(const Tmpfs&) = delete;
+  Tmpfs& operator=(const Tmpfs&) = delete;
+
+  // Empty when mounted, else why not.
+  const std::string& error() const { return error_; }
+  bool set_read_only(bool read_only) {
+    const unsigned long flags = MS_REMOUNT | (read_only ? MS_RDONLY : 0);
+    return ::mount(nullptr, path_.c_str(), nullptr, flags, "size=4m") == 0;
+  }
+
+ private:
+  std::string path_;
+  std::string error_;
+};
 
 WorkerPoolOptions quiet_poll() {
   // A poll interval far longer than the test: only NOTIFY can wake the workers.
@@ -116,6 +151,56 @@ TEST_CASE("a dropzone outside the filesystem roots fails the export permanently,
   CHECK(files_in(outside).empty());
   fs::remove_all(root);
   fs::remove_all(outside);
+}
+
+TEST_CASE("a dropzone remounted read-only pauses the connection; the exports wait for the fix",
+          "[postgres][delivery]") {
+  const std::string url = PgCluster::shared().fresh_database();
+  const std::string root = make_temp_dir("exportd-drop");
+  {
+    Tmpfs tmpfs(root);
+    if (!tmpfs.error().empty()) {
+      WARN("cannot mount a tmpfs on '" << root << "' (" << tmpfs.error()
+                                       << "): read-only dropzone not tested");
+      fs::remove_all(root);
+      return;
+    }
+    fs::create_directories(root + "/acme/exports");
+    REQUIRE(tmpfs.set_read_only(true));
+    const auto org = seed_org(url, "acme", root + "/acme/exports", root + "/acme/acks");
+    // One attempt each: were a read-only dropzone a failure of the export, it would end it.
+    Daemon daemon(url, root,
+                  {.workers = 2,
+                   .batch_size = 4,
+                   .poll_interval = 100ms,
+                   .lease = 30s,
+                   .retry = {.max_attempts = 1}},
+                  {.initial_pause = 200ms, .max_pause = 400ms});
+    seed_exports(url, org, 6, 1);
+    // Paused, and paused again after a trial once the first pause was over.
+    REQUIRE(eventually(
+        [&] {
+          const auto changes = daemon.metrics.health_changes();
+          return std::count_if(changes.begin(), changes.end(), [](const auto& c) {
+                   return c.state == CircuitBreaker::State::open;
+                 }) >= 2;
+        },
+        15s));
+    CHECK(count(url, "PENDING") == "6");
+    CHECK(query_value(url, "SELECT count(*) FROM draft_orders WHERE status = 'ERROR'") == "0");
+    // No export waiting for the fix has spent an attempt.
+    CHECK(query_value(url,
+                      "SELECT count(*) FROM erp_exports"
+                      " WHERE lease_owner IS NULL AND attempts > 0") == "0");
+    CHECK(files_in(root + "/acme/exports").empty());
+
+    REQUIRE(tmpfs.set_read_only(false));
+    REQUIRE(eventually([&] { return count(url, "SENT") == "6"; }, 15s));
+    CHECK(files_in(root + "/acme/exports").size() == 6);
+    CHECK(query_value(url, "SELECT count(*) FROM draft_orders WHERE status = 'PUSHED'") == "6");
+    CHECK(query_value(url, "SELECT max(attempts) FROM erp_exports") == "1");
+  }
+  fs::remove_all(root);
 }
 
 TEST_CASE("a missing or inactive connection is a permanent failure", "[postgres][delivery]") {

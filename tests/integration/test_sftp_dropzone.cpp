@@ -189,16 +189,24 @@ TEST_CASE("sftp: host keys are verified by pin or known_hosts, never accepted bl
   fs::remove_all(dir);
 }
 
-TEST_CASE("sftp: permission denied is a clear permanent failure", "[sftp]") {
+TEST_CASE("sftp: permission denied makes the dropzone unavailable until it is fixed", "[sftp]") {
   SocketDeadlines deadlines;
   const std::string dir = server().data_dir() + "/root-only";
   fs::create_directories(dir);  // owned by root, not writable by the SFTP user
   SftpDropzone dz(server().settings(), options(), deadlines);
   const auto message =
-      failure_message([&] { dz.write_file(dir, "x.json", "{}", {}); }, FailureKind::permanent);
+      failure_message([&] { dz.write_file(dir, "x.json", "{}", {}); }, FailureKind::unavailable);
   CHECK_THAT(message, Catch::Contains("permission denied"));
   CHECK_THAT(message, Catch::Contains(dir));
   CHECK(names_in(dir).empty());
+  // Below a directory it may not write to, the missing export directory cannot be made either.
+  failure_message([&] { dz.write_file(dir + "/sub", "x.json", "{}", {}); },
+                  FailureKind::unavailable);
+  // The operator fixes the permissions: the same session delivers.
+  run_capture({.argv = {"chown", server().user(), dir}});
+  CHECK_FALSE(dz.write_file(dir, "x.json", "{}", {}).already_present);
+  CHECK(names_in(dir) == std::vector<std::string>{"x.json"});
+  fs::remove_all(dir);
 }
 
 TEST_CASE("sftp: a session killed by the server is re-established on the next call", "[sftp]") {

@@ -1,5 +1,6 @@
 // The worker pool's decisions (deliver, retry, give up, fence) with fakes.
 #include <algorithm>
+#include <atomic>
 
 #include <catch2/catch.hpp>
 
@@ -29,7 +30,7 @@ struct Pool {
   // The breaker stays out of the way unless a test lowers its threshold.
   explicit Pool(WorkerPoolOptions options = {}, int failure_threshold = 1000)
       : health(metrics, {.failure_threshold = failure_threshold, .initial_pause = 60s},
-               [this] { return now; }),
+               [this] { return now.load(); }),
         pool(
             [&] {
               options.poll_interval = 20ms;
@@ -42,7 +43,7 @@ struct Pool {
             health, metrics) {}
   FakeExportStore store;
   FakeDropzone dropzone;
-  CircuitBreaker::Clock::time_point now = CircuitBreaker::Clock::now();
+  std::atomic<CircuitBreaker::Clock::time_point> now{CircuitBreaker::Clock::now()};
   FakeMetrics metrics;
   ConnectionHealth health;
   ExportWorkerPool pool;
@@ -233,6 +234,52 @@ TEST_CASE("a connection that keeps failing pauses as a whole, without using up a
   CHECK(p.metrics.deliveries(DeliveryOutcome::retry) == 2);
 }
 
+TEST_CASE("an unavailable dropzone pauses the connection at once; exports wait, attempts kept",
+          "[app]") {
+  // One attempt each: treated as an ordinary failure, the first would end every export.
+  Pool p({.workers = 1, .batch_size = 5, .retry = {.max_attempts = 1}});
+  for (int i = 0; i < 5; ++i) {
+    p.store.add(export_id(i), kFilesystem);
+  }
+  p.dropzone.write_failure = FailureKind::unavailable;
+  p.pool.start();
+  REQUIRE(eventually(
+      [&] {
+        std::lock_guard lock(p.store.mutex);
+        return std::all_of(p.store.exports.begin(), p.store.exports.end(), [](const auto& e) {
+          return !e.second.leased && e.second.last_retry_after.has_value();
+        });
+      },
+      5s));
+  // The first call paused the connection; the rest of the batch waited without a call.
+  CHECK(p.dropzone.writes == 1);
+  for (int i = 0; i < 5; ++i) {
+    const auto e = p.store.get(export_id(i));
+    CHECK(e.status == "PENDING");
+    CHECK(e.attempts == 0);
+    CHECK(e.postponements == 1);
+    CHECK(*e.last_retry_after > 59s);  // until the pause is over
+  }
+  CHECK(p.health.state("conn-1") == CircuitBreaker::State::open);
+  CHECK(p.metrics.deliveries(DeliveryOutcome::retry) == 0);
+  CHECK(p.metrics.deliveries(DeliveryOutcome::failed) == 0);
+
+  // The operator fixes the dropzone; once the pause is over everything goes out.
+  {
+    std::lock_guard lock(p.dropzone.mutex);
+    p.dropzone.write_failure.reset();
+  }
+  p.now = p.now.load() + 61s;
+  FakeExportQueue::make_retries_due(p.store);
+  p.pool.wake();
+  REQUIRE(eventually([&] { return p.pool.delivered() == 5; }, 5s));
+  p.pool.stop();
+  CHECK(p.health.state("conn-1") == CircuitBreaker::State::closed);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(p.store.get(export_id(i)).attempts == 1);
+  }
+}
+
 TEST_CASE("after the pause one trial goes first; its success resumes the connection", "[app]") {
   Pool p({.workers = 1, .batch_size = 10}, 2);
   for (int i = 0; i < 4; ++i) {
@@ -241,7 +288,7 @@ TEST_CASE("after the pause one trial goes first; its success resumes the connect
   p.health.failed("conn-1", "earlier");
   p.health.failed("conn-1", "earlier");
   REQUIRE(p.health.state("conn-1") == CircuitBreaker::State::open);
-  p.now += 61s;
+  p.now = p.now.load() + 61s;
   p.pool.start();
   REQUIRE(eventually([&] { return p.pool.delivered() == 4; }, 5s));
   p.pool.stop();

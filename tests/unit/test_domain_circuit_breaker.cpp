@@ -56,3 +56,22 @@ TEST_CASE("a success in between resets the failure run", "[breaker]") {
   CHECK(breaker.state() == CircuitBreaker::State::closed);
   CHECK(to_string(breaker.state()) == std::string("closed"));
 }
+
+TEST_CASE("a trip opens the breaker at once; a failed trial doubles the pause", "[breaker]") {
+  CircuitBreaker breaker({.failure_threshold = 3, .initial_pause = 5s, .max_pause = 18s});
+  const auto t0 = CircuitBreaker::Clock::time_point{} + 1h;
+
+  CHECK(breaker.trip(t0));
+  CHECK(breaker.state() == CircuitBreaker::State::open);
+  CHECK(breaker.paused_until() == t0 + 5s);
+  CHECK_FALSE(breaker.admit(t0 + 1s).allowed);
+  CHECK_FALSE(breaker.trip(t0 + 1s));  // a call admitted before the pause: no change
+  CHECK(breaker.paused_until() == t0 + 5s);
+
+  CHECK(breaker.admit(t0 + 5s).allowed);
+  CHECK(breaker.trip(t0 + 5s));
+  CHECK(breaker.paused_until() == t0 + 15s);
+  CHECK(breaker.admit(t0 + 15s).allowed);
+  CHECK(breaker.record_success());
+  CHECK(breaker.state() == CircuitBreaker::State::closed);
+}

@@ -102,12 +102,12 @@ TEST_CASE("paths outside the roots, with '..' or through a symlink are refused",
   CHECK(fs::is_empty(outside.path));
 }
 
-TEST_CASE("missing directories below a root are created; a missing root is transient",
+TEST_CASE("missing directories below a root are created; a missing root is unavailable",
           "[filesystem]") {
   TempRoot root;
   FilesystemDropzone dropzone({root.path + "/not-mounted"});
   CHECK(kind_of([&] { dropzone.write_file(root.path + "/not-mounted/x", "a.json", "x", {}); }) ==
-        FailureKind::transient);
+        FailureKind::unavailable);
   CHECK_FALSE(fs::exists(root.path + "/not-mounted"));
   FilesystemDropzone ok({root.path});
   ok.write_file(root.path + "/a/b/c", "a.json", "x", {});
@@ -157,8 +157,13 @@ TEST_CASE("injected faults are classified and leave no temp or final file", "[fi
       {FaultyIo::Call::write, ENOSPC, FailureKind::transient},
       {FaultyIo::Call::write, EDQUOT, FailureKind::transient},
       {FaultyIo::Call::fsync, EIO, FailureKind::transient},
-      {FaultyIo::Call::open_file, EACCES, FailureKind::permanent},
-      {FaultyIo::Call::rename, EROFS, FailureKind::permanent},
+      // Fixed by an operator without touching the export: the connection waits.
+      {FaultyIo::Call::open_file, EACCES, FailureKind::unavailable},
+      {FaultyIo::Call::open_file, EPERM, FailureKind::unavailable},
+      {FaultyIo::Call::open_file, EROFS, FailureKind::unavailable},
+      {FaultyIo::Call::write, EROFS, FailureKind::unavailable},
+      {FaultyIo::Call::rename, EROFS, FailureKind::unavailable},
+      {FaultyIo::Call::rename, EACCES, FailureKind::unavailable},
   };
   for (const auto& c : cases) {
     TempRoot root;

@@ -27,12 +27,13 @@ FailureKind classify_errno(int err) {
     case EACCES:
     case EPERM:
     case EROFS:
+      return FailureKind::unavailable;  // the mount or the permissions, not the export
     case ELOOP:
     case ENOTDIR:
     case ENAMETOOLONG:
     case EISDIR:
       return FailureKind::permanent;
-    default:  // ENOSPC, EDQUOT, EIO, ENOENT on a vanished mount, ...
+    default:  // ENOSPC, EDQUOT, EIO, ...
       return FailureKind::transient;
   }
 }
@@ -108,10 +109,14 @@ int FilesystemDropzone::open_directory(const std::string& directory) {
       for (const auto& root : roots_) {
         below_root = below_root || (path_is_within(walked, root) && walked != root);
       }
-      if (below_root && (io_.mkdirat(fd, part.c_str(), 0750) == 0 || errno == EEXIST)) {
+      if (!below_root) {
+        io_.close(fd);
+        throw Failure(FailureKind::unavailable,
+                      "cannot open directory " + quoted(walked) +
+                          ": no such directory (the filesystem root is missing or not mounted)");
+      }
+      if (io_.mkdirat(fd, part.c_str(), 0750) == 0 || errno == EEXIST) {
         next = io_.openat(fd, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
-      } else {
-        errno = ENOENT;
       }
     }
     const int saved = errno;

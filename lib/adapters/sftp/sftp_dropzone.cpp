@@ -227,13 +227,15 @@ class SftpDropzone::Call {
     return sftp_get_error(s_.sftp);
   }
 
-  [[noreturn]] void fail(const std::string& operation) const {
+  [[noreturn]] void fail(const std::string& operation) const { fail(operation, status()); }
+
+  // `code`: the status of the request that failed, saved before others ran.
+  [[noreturn]] void fail(const std::string& operation, int code) const {
     if (guard_.expired()) {
       throw SessionLost(operation + ": no answer from " + owner_.endpoint() + " within " +
                             std::to_string(owner_.options_.operation_timeout.count()) + " s",
                         true);
     }
-    const int code = status();
     switch (code) {
       case 0:
       case SSH_FX_NO_CONNECTION:
@@ -244,7 +246,8 @@ class SftpDropzone::Call {
                           false);
       case SSH_FX_PERMISSION_DENIED:
       case SSH_FX_WRITE_PROTECT:
-        throw Failure(FailureKind::permanent, operation + ": permission denied");
+        // The server's permissions or mount, which an operator fixes.
+        throw Failure(FailureKind::unavailable, operation + ": permission denied");
       case SSH_FX_NO_SUCH_FILE:
       case SSH_FX_NO_SUCH_PATH:
         throw Failure(FailureKind::transient, operation + ": no such file or directory");
@@ -283,12 +286,13 @@ class SftpDropzone::Call {
       }
       walked += "/" + part;
       if (sftp_mkdir(sftp(), walked.c_str(), 0750) != 0) {
+        const int refused = status();
         sftp_attributes attributes = lstat(walked);
         const bool is_directory =
             attributes != nullptr && attributes->type == SSH_FILEXFER_TYPE_DIRECTORY;
         sftp_attributes_free(attributes);
         if (!is_directory) {
-          fail("cannot create directory " + quote(walked));
+          fail("cannot create directory " + quote(walked), refused);
         }
       }
     }
