@@ -81,6 +81,7 @@ void ExportWorkerPool::start() {
   for (int i = 0; i < options_.workers; ++i) {
     threads_.emplace_back([this, i] { run_worker(i); });
   }
+  lease_keeper_ = std::jthread([this](std::stop_token stop) { keep_leases(stop); });
 }
 
 void ExportWorkerPool::wake() {
@@ -107,6 +108,11 @@ void ExportWorkerPool::stop() {
     }
   }
   threads_.clear();
+  // Only now: a stopping worker still finishes the export in hand.
+  if (lease_keeper_.joinable()) {
+    lease_keeper_.request_stop();
+    lease_keeper_.join();
+  }
 }
 
 void ExportWorkerPool::beat(int index) {
@@ -183,7 +189,46 @@ void ExportWorkerPool::run_worker(int index) {
       wait_for_work(index, generation, poll_interval);
       continue;
     }
+    track_leases(batch, true);
     deliver_batch(index, *queue, batch);
+    track_leases(batch, false);
+  }
+}
+
+void ExportWorkerPool::track_leases(const std::vector<ClaimedExport>& batch, bool claimed) {
+  std::lock_guard lock(leases_mutex_);
+  for (const auto& item : batch) {
+    if (claimed) {
+      leases_[item.export_id] = item.lease_owner;
+    } else {
+      leases_.erase(item.export_id);
+    }
+  }
+}
+
+void ExportWorkerPool::keep_leases(std::stop_token stop) {
+  // A queue of its own: a renewal never waits for a worker's connection.
+  std::unique_ptr<ExportQueue> queue = queues_(options_.workers);
+  while (!stop.stop_requested()) {
+    std::vector<LeaseHolder> held;
+    {
+      std::unique_lock lock(leases_mutex_);
+      if (leases_wakeup_.wait_for(lock, stop, options_.lease / 3, [] { return false; }) ||
+          stop.stop_requested()) {
+        return;
+      }
+      for (const auto& [export_id, owner] : leases_) {
+        held.push_back({export_id, owner});
+      }
+    }
+    if (held.empty()) {
+      continue;
+    }
+    try {
+      queue->renew(held, options_.lease);
+    } catch (const std::exception& e) {
+      log_event(Level::warn, "cannot renew leases", {{"count", held.size()}, {"error", e.what()}});
+    }
   }
 }
 
@@ -194,16 +239,10 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
     std::lock_guard lock(mutex_);  // a reload may change it
     retry = options_.retry;
   }
-  auto lease_renewed = Clock::now();
   std::vector<Written> written;
   std::map<std::string, Dropzone*> directories;
-  std::vector<std::string> unfinished;
-  for (const auto& item : batch) {
-    unfinished.push_back(item.export_id);
-  }
 
-  for (size_t i = 0; i < batch.size(); ++i) {
-    const ClaimedExport& item = batch[i];
+  for (const ClaimedExport& item : batch) {
     const auto started = Clock::now();
     beat(worker);
     if (stopping_) {
@@ -258,16 +297,6 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
       health_.succeeded(item.connection_id);
       record_failure(queue, item, e, true, policy_for(retry, settings ? &*settings : nullptr),
                      started);
-    }
-    if (Clock::now() - lease_renewed > options_.lease / 3 && i + 1 < batch.size()) {
-      try {
-        queue.renew(std::vector<std::string>(unfinished.begin() + static_cast<long>(i) + 1,
-                                             unfinished.end()),
-                    options_.lease);
-        lease_renewed = Clock::now();
-      } catch (const std::exception& e) {
-        log_event(Level::warn, "cannot renew leases", {{"error", e.what()}});
-      }
     }
   }
 

@@ -8,9 +8,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,12 +31,13 @@ struct WorkerPoolOptions {
   int workers = 4;
   size_t batch_size = 32;
   std::chrono::milliseconds poll_interval{5000};
-  std::chrono::seconds lease{30};
+  std::chrono::milliseconds lease{30000};
   RetryPolicy retry;
   std::string exporter = "orderflow-exportd";
 };
 
-// Builds each worker's own queue (its own database connection).
+// Builds each worker's own queue (its own database connection); index
+// `workers` is the lease keeper's.
 using QueueFactory = std::function<std::unique_ptr<ExportQueue>(int worker_index)>;
 // The dropzone worker `worker_index` uses for an export's connection (see
 // DropzoneCache); throws Failure when it cannot be had.
@@ -75,6 +78,10 @@ class ExportWorkerPool {
 
  private:
   void run_worker(int index);
+  // Renews, every lease / 3, the lease of every export claimed and not yet
+  // released, whatever the workers are doing (a call may block for long).
+  void keep_leases(std::stop_token stop);
+  void track_leases(const std::vector<ClaimedExport>& batch, bool claimed);
   void deliver_batch(int worker, ExportQueue& queue, std::vector<ClaimedExport>& batch);
   void postpone(ExportQueue& queue, const ClaimedExport& item, std::chrono::milliseconds delay);
   void record_failure(ExportQueue& queue, const ClaimedExport& item, const std::exception& error,
@@ -98,6 +105,10 @@ class ExportWorkerPool {
   std::atomic<std::int64_t> last_delivery_ns_{0};  // system_clock; 0 = never
   // steady_clock of each worker's latest loop, in ns since the epoch.
   std::unique_ptr<std::atomic<std::int64_t>[]> beats_;
+  std::mutex leases_mutex_;
+  std::condition_variable_any leases_wakeup_;  // only ever woken by a stop
+  std::map<std::string, std::string> leases_;  // export id -> lease owner
+  std::jthread lease_keeper_;                  // stopped after the workers
 };
 
 }  // namespace exportd

@@ -20,13 +20,20 @@ struct ClaimedExport {
   std::string draft_order_id;
   std::string org_id;
   std::string connection_id;
-  std::string file_name;  // fixed at the first attempt
-  int attempts = 0;       // including this one
+  std::string file_name;    // fixed at the first attempt
+  std::string lease_owner;  // who holds the lease (the claiming queue)
+  int attempts = 0;         // including this one
   // The connection row; nullopt when missing or inactive (a permanent failure).
   std::optional<nlohmann::json> connection_config;
   // erp_connections.secret as stored (sealed); empty when there is none.
   std::string connection_secret;
   ExportSource source;
+};
+
+// A claimed export and the owner of its lease, for renewals.
+struct LeaseHolder {
+  std::string export_id;
+  std::string owner;
 };
 
 struct DeliveryRecord {
@@ -48,10 +55,11 @@ class ExportQueue {
   virtual ~ExportQueue() = default;
 
   // Claims up to `max` due, unleased PENDING exports for `lease`.
-  virtual std::vector<ClaimedExport> claim(size_t max, std::chrono::seconds lease) = 0;
+  virtual std::vector<ClaimedExport> claim(size_t max, std::chrono::milliseconds lease) = 0;
 
-  // Extends the lease of exports still held; returns how many were.
-  virtual size_t renew(const std::vector<std::string>& export_ids, std::chrono::seconds lease) = 0;
+  // Extends each lease its owner still holds; returns how many were. Any
+  // owner's, so one queue can keep the claims of many workers alive.
+  virtual size_t renew(const std::vector<LeaseHolder>& leases, std::chrono::milliseconds lease) = 0;
 
   // In one transaction: each export still leased to us becomes SENT, its
   // draft PUSHED, with an audit entry. Returns the ids that lost their lease

@@ -1,7 +1,9 @@
 // In-memory ExportQueue and Dropzone for unit tests of the worker pool. They
-// model only what the pool relies on: leases, attempts, the final states.
+// model only what the pool relies on: leases that lapse, attempts, the final
+// states.
 #pragma once
 
+#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -14,11 +16,16 @@
 
 namespace exportd::testing {
 
+using FakeClock = std::chrono::steady_clock;
+
 struct FakeExport {
   ClaimedExport claim;
   std::string status = "PENDING";
-  bool leased = false;
+  bool leased = false;  // claimed and not released (the lease may have lapsed)
+  std::string lease_owner;
+  FakeClock::time_point lease_expires;
   int attempts = 0;
+  int claims = 0;  // a lapsed lease lets another worker claim it again
   nlohmann::json error;
   std::optional<std::chrono::milliseconds> last_retry_after;
   int postponements = 0;
@@ -50,31 +57,55 @@ class FakeExportStore {
     std::lock_guard lock(mutex);
     return exports.at(id);
   }
+  // True while `owner` holds the lease of `e`. Callers hold `mutex`.
+  bool holds(const FakeExport& e, const std::string& owner) const {
+    return e.leased && e.lease_owner == owner && now() < e.lease_expires;
+  }
+
   std::mutex mutex;
   std::map<std::string, FakeExport> exports;
   bool steal_leases_before_record = false;  // simulates another worker taking over
   // Throws to refuse recording an export SENT, as a rule in the database would.
   std::function<void(const std::string& export_id)> refuse_sent;
+  std::function<FakeClock::time_point()> now = [] { return FakeClock::now(); };
+  // Records, failures and postponements refused because the lease was gone.
+  int lost = 0;
 };
 
 class FakeExportQueue : public ExportQueue {
  public:
-  explicit FakeExportQueue(FakeExportStore& store) : store_(store) {}
+  explicit FakeExportQueue(FakeExportStore& store, std::string owner = "worker")
+      : store_(store), owner_(std::move(owner)) {}
 
-  std::vector<ClaimedExport> claim(size_t max, std::chrono::seconds) override {
+  std::vector<ClaimedExport> claim(size_t max, std::chrono::milliseconds lease) override {
     std::lock_guard lock(store_.mutex);
+    const auto now = store_.now();
     std::vector<ClaimedExport> out;
     for (auto& [id, e] : store_.exports) {
-      if (out.size() < max && e.status == "PENDING" && !e.leased && !e.last_retry_after) {
+      if (out.size() < max && e.status == "PENDING" && (!e.leased || now >= e.lease_expires) &&
+          !e.last_retry_after) {
         e.leased = true;
+        e.lease_owner = owner_;
+        e.lease_expires = now + lease;
+        ++e.claims;
         e.claim.attempts = ++e.attempts;
+        e.claim.lease_owner = owner_;
         out.push_back(e.claim);
       }
     }
     return out;
   }
-  size_t renew(const std::vector<std::string>& ids, std::chrono::seconds) override {
-    return ids.size();
+  size_t renew(const std::vector<LeaseHolder>& leases, std::chrono::milliseconds lease) override {
+    std::lock_guard lock(store_.mutex);
+    size_t held = 0;
+    for (const auto& l : leases) {
+      auto& e = store_.exports.at(l.export_id);
+      if (e.status == "PENDING" && store_.holds(e, l.owner)) {
+        e.lease_expires = store_.now() + lease;
+        ++held;
+      }
+    }
+    return held;
   }
   std::vector<std::string> record_sent(const std::vector<DeliveryRecord>& deliveries) override {
     std::lock_guard lock(store_.mutex);
@@ -86,7 +117,7 @@ class FakeExportQueue : public ExportQueue {
     std::vector<std::string> lost;
     for (const auto& d : deliveries) {
       auto& e = store_.exports.at(d.export_id);
-      if (store_.steal_leases_before_record) {
+      if (store_.steal_leases_before_record || !holds(e)) {
         lost.push_back(d.export_id);
         continue;
       }
@@ -98,6 +129,9 @@ class FakeExportQueue : public ExportQueue {
   void record_failure(const FailureRecord& failure) override {
     std::lock_guard lock(store_.mutex);
     auto& e = store_.exports.at(failure.export_id);
+    if (!holds(e)) {
+      return;
+    }
     e.leased = false;
     e.error = failure.error;
     e.last_retry_after = failure.retry_after;
@@ -108,6 +142,9 @@ class FakeExportQueue : public ExportQueue {
   void postpone(const std::string& export_id, std::chrono::milliseconds delay) override {
     std::lock_guard lock(store_.mutex);
     auto& e = store_.exports.at(export_id);
+    if (!holds(e)) {
+      return;
+    }
     e.leased = false;
     --e.attempts;
     ++e.postponements;
@@ -122,7 +159,15 @@ class FakeExportQueue : public ExportQueue {
   }
 
  private:
+  // Whether this queue still holds `e`'s lease; counts a refusal. Callers hold the mutex.
+  bool holds(const FakeExport& e) {
+    const bool held = store_.holds(e, owner_);
+    store_.lost += held ? 0 : 1;
+    return held;
+  }
+
   FakeExportStore& store_;
+  std::string owner_;
 };
 
 // A dropzone that records writes and fails on demand.

@@ -306,6 +306,28 @@ TEST_CASE("postpone releases a claim without counting the attempt", "[postgres]"
                         ids[1] + "'") == "t");
 }
 
+TEST_CASE("renew extends the leases their owners hold, whoever asks; leases in milliseconds",
+          "[postgres]") {
+  Fixture f;
+  const auto ids = seed_exports(f.url, f.org, 2, 1);
+  PgExportQueue worker(f.url, "worker-a");
+  const auto claimed = worker.claim(10, 1500ms);
+  REQUIRE(claimed.size() == 2);
+  CHECK(claimed[0].lease_owner == "worker-a");
+  const auto lease_left = [&](const std::string& id) {
+    return query_value(f.url,
+                       "SELECT extract(epoch FROM lease_expires_at - now())::int"
+                       " FROM erp_exports WHERE id = '" +
+                           id + "'");
+  };
+  CHECK((lease_left(ids[1]) == "1" || lease_left(ids[1]) == "2"));
+  // The keeper's own connection renews a worker's lease, and only as its holder's.
+  PgExportQueue keeper(f.url, "keeper");
+  CHECK(keeper.renew({{ids[0], "worker-a"}, {ids[1], "worker-b"}}, 3600s) == 1);
+  CHECK(lease_left(ids[0]) == "3600");
+  CHECK(lease_left(ids[1]) != "3600");
+}
+
 TEST_CASE("a claim carries the connection's sealed secret byte for byte", "[postgres]") {
   Fixture f;
   seed_exports(f.url, f.org, 1, 1);

@@ -1,6 +1,7 @@
 // The worker pool's decisions (deliver, retry, give up, fence) with fakes.
 #include <algorithm>
 #include <atomic>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -36,7 +37,9 @@ struct Pool {
               options.poll_interval = 20ms;
               return options;
             }(),
-            [this](int) { return std::make_unique<FakeExportQueue>(store); },
+            [this](int i) {
+              return std::make_unique<FakeExportQueue>(store, "w" + std::to_string(i));
+            },
             [this](int, const ClaimedExport&, const ConnectionSettings&) -> Dropzone& {
               return dropzone;
             },
@@ -181,6 +184,34 @@ TEST_CASE("a delivery whose lease was lost is not counted", "[app]") {
   p.pool.stop();
   CHECK(p.pool.delivered() == 0);
   CHECK(p.store.get("e1").status == "PENDING");
+}
+
+TEST_CASE("every claimed export keeps its lease until recorded, even while a call blocks",
+          "[app]") {
+  // A 600 ms lease; the first write blocks 900 ms, the others take 150 ms:
+  // the batch outlasts the lease, and the first exports are written long
+  // before the batch is recorded. An idle second worker claims whatever lapses.
+  Pool p({.workers = 2, .batch_size = 5, .lease = 600ms});
+  for (int i = 0; i < 5; ++i) {
+    p.store.add(export_id(i), kFilesystem);
+  }
+  std::atomic<int> calls{0};
+  p.dropzone.before_write = [&] { std::this_thread::sleep_for(calls++ == 0 ? 900ms : 150ms); };
+  p.pool.start();
+  REQUIRE(eventually(
+      [&] {
+        std::lock_guard lock(p.store.mutex);
+        return std::all_of(p.store.exports.begin(), p.store.exports.end(),
+                           [](const auto& e) { return e.second.status == "SENT"; });
+      },
+      10s));
+  p.pool.stop();
+  CHECK(p.store.lost == 0);
+  CHECK(p.pool.delivered() == 5);
+  CHECK(p.dropzone.writes == 5);  // nothing redone by the other worker
+  for (int i = 0; i < 5; ++i) {
+    CHECK(p.store.get(export_id(i)).claims == 1);
+  }
 }
 
 TEST_CASE("stop returns promptly while workers idle", "[app]") {

@@ -18,6 +18,11 @@ namespace exportd {
 
 namespace {
 
+// A lease as make_interval's seconds.
+double seconds(std::chrono::milliseconds lease) {
+  return std::chrono::duration<double>(lease).count();
+}
+
 Text opt(const pqxx::field& f) {
   return f.is_null() ? Text{} : Text{f.as<std::string>()};
 }
@@ -102,13 +107,14 @@ auto PgExportQueue::with_transaction(Fn&& fn) {
   }
 }
 
-std::vector<ClaimedExport> PgExportQueue::claim(size_t max, std::chrono::seconds lease) {
+std::vector<ClaimedExport> PgExportQueue::claim(size_t max, std::chrono::milliseconds lease) {
   return with_transaction([&](pqxx::work& tx) {
     std::vector<ClaimedExport> claimed;
     std::vector<std::string> ids, unnamed_ids, new_names;
-    for (const auto& row : tx.exec_params(kClaimSql, lease_owner_, static_cast<long long>(max),
-                                          static_cast<double>(lease.count()))) {
+    for (const auto& row :
+         tx.exec_params(kClaimSql, lease_owner_, static_cast<long long>(max), seconds(lease))) {
       ClaimedExport c;
+      c.lease_owner = lease_owner_;
       c.export_id = row[0].as<std::string>();
       c.draft_order_id = row[1].as<std::string>();
       c.org_id = row[2].as<std::string>();
@@ -179,14 +185,20 @@ std::vector<ClaimedExport> PgExportQueue::claim(size_t max, std::chrono::seconds
   });
 }
 
-size_t PgExportQueue::renew(const std::vector<std::string>& export_ids,
-                            std::chrono::seconds lease) {
+size_t PgExportQueue::renew(const std::vector<LeaseHolder>& leases,
+                            std::chrono::milliseconds lease) {
+  std::vector<std::string> ids, owners;
+  for (const auto& l : leases) {
+    ids.push_back(l.export_id);
+    owners.push_back(l.owner);
+  }
   return with_transaction([&](pqxx::work& tx) {
     return tx
         .exec_params(
-            "UPDATE erp_exports SET lease_expires_at = now() + make_interval(secs => $3)"
-            " WHERE id = ANY($1::uuid[]) AND status = 'PENDING' AND lease_owner = $2",
-            pg_array(export_ids), lease_owner_, static_cast<double>(lease.count()))
+            "UPDATE erp_exports e SET lease_expires_at = now() + make_interval(secs => $3)"
+            "  FROM unnest($1::uuid[], $2::text[]) AS l(id, owner)"
+            " WHERE e.id = l.id AND e.status = 'PENDING' AND e.lease_owner = l.owner",
+            pg_array(ids), pg_array(owners), seconds(lease))
         .affected_rows();
   });
 }
