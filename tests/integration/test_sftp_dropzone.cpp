@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -247,14 +248,24 @@ TEST_CASE("sftp: a frozen server makes the call give up within the deadline", "[
 
   // abort_all (the daemon stopping) ends a hanging call at once.
   SftpDropzone patient(server().settings(), options(std::chrono::seconds(60)), deadlines);
+  std::atomic<bool> returned{false};
+  bool returned_before_abort = true;
+  std::chrono::steady_clock::time_point aborted_at;
   std::thread stopper([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    returned_before_abort = returned;
+    aborted_at = std::chrono::steady_clock::now();
     deadlines.abort_all();
   });
-  const auto abort_started = std::chrono::steady_clock::now();
-  failure_message([&] { patient.connect(); }, FailureKind::transient);
+  const auto abort_message = failure_message([&] { patient.connect(); }, FailureKind::transient);
+  returned = true;
+  const auto returned_at = std::chrono::steady_clock::now();
   stopper.join();
-  CHECK(std::chrono::steady_clock::now() - abort_started < std::chrono::seconds(5));
+  // Still waiting on the frozen server when abort_all came, and ended by it.
+  CHECK_FALSE(returned_before_abort);
+  CHECK(returned_at >= aborted_at);
+  CHECK(returned_at - aborted_at < std::chrono::seconds(2));
+  CHECK_THAT(abort_message, Catch::Contains("no answer"));
   server().thaw();
 }
 

@@ -2,6 +2,7 @@
 // injected through PosixIo.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -10,6 +11,7 @@
 #include <fstream>
 
 #include "adapters/filesystem/filesystem_dropzone.h"
+#include "adapters/temp_files.h"
 #include "domain/failure.h"
 #include "tests/support/failure_kind.h"
 #include "tests/support/files.h"
@@ -116,13 +118,25 @@ TEST_CASE("missing directories below a root are created; a missing root is unava
 
 TEST_CASE("stale temp files are swept on the first write; live ones are kept", "[filesystem]") {
   TempRoot root;
-  // A temp file of a writer that is gone (this host, a pid that cannot exist).
-  const std::string dead = ".x.json.00000000-999999999-deadbeef.tmp";
+  // This host's tag, which every temp token of this process carries.
+  const std::string token = new_temp_token();
+  const std::string host = token.substr(0, token.find('-'));
+  // A writer on this host that has exited: a child, reaped.
+  const pid_t dead_pid = ::fork();
+  if (dead_pid == 0) {
+    ::_exit(0);
+  }
+  REQUIRE(dead_pid > 0);
+  REQUIRE(::waitpid(dead_pid, nullptr, 0) == dead_pid);
+  const std::string dead = ".x.json." + host + "-" + std::to_string(dead_pid) + "-deadbeef.tmp";
+  // A writer on this host that still runs: may be mid-write.
+  Process live({.argv = {"sleep", "30"}});
+  const std::string alive = ".w.json." + host + "-" + std::to_string(live.pid()) + "-0badf00d.tmp";
   // A temp file from another host, hours old.
   const std::string old_foreign = ".y.json.otherhost-1-cafebabe.tmp";
   // A fresh temp file from another host: may be mid-write.
   const std::string fresh_foreign = ".z.json.otherhost-1-feedf00d.tmp";
-  for (const auto& name : {dead, old_foreign, fresh_foreign}) {
+  for (const auto& name : {dead, alive, old_foreign, fresh_foreign}) {
     std::ofstream(root.path + "/" + name) << "partial";
   }
   const timespec hours_ago[2] = {{::time(nullptr) - 7200, 0}, {::time(nullptr) - 7200, 0}};
@@ -130,10 +144,7 @@ TEST_CASE("stale temp files are swept on the first write; live ones are kept", "
 
   FilesystemDropzone dropzone({root.path});
   dropzone.write_file(root.path, "a.json", "x", {});
-  const auto names = names_in(root.path);
-  CHECK(std::find(names.begin(), names.end(), old_foreign) == names.end());
-  CHECK(std::find(names.begin(), names.end(), fresh_foreign) != names.end());
-  CHECK(std::find(names.begin(), names.end(), "a.json") != names.end());
+  CHECK(names_in(root.path) == std::vector<std::string>{alive, fresh_foreign, "a.json"});
 }
 
 TEST_CASE("atomic_write false writes the final name directly", "[filesystem]") {
