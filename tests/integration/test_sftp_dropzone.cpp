@@ -84,6 +84,35 @@ TEST_CASE("sftp: an existing final name is left alone and reported present", "[s
   CHECK(slurp(dir + "/direct.json") == "x");
 }
 
+TEST_CASE("sftp: a broken direct write never costs a file an attempt delivered", "[sftp]") {
+  SocketDeadlines deadlines;
+  const auto dir = server().user_dir("direct-kept");
+  const WriteOptions direct{.atomic = false};
+  SftpDropzone dz(server().settings(), options(std::chrono::seconds(1)), deadlines);
+  dz.write_file(dir, "first.json", "{}", direct);  // this session has swept the directory
+  // An earlier attempt delivered order.json completely; this one's session breaks.
+  std::ofstream(dir + "/order.json") << "delivered";
+  server().freeze();
+  failure_message([&] { dz.write_file(dir, "order.json", "delivered", direct); },
+                  FailureKind::transient);
+  server().thaw();
+  dz.write_file(dir, "second.json", "{}", direct);  // a new session
+  // Another export's attempt breaks too, and another worker then delivers it.
+  server().freeze();
+  failure_message([&] { dz.write_file(dir, "other.json", "mine", direct); },
+                  FailureKind::transient);
+  server().thaw();
+  SftpDropzone worker(server().settings(), options(), deadlines);
+  worker.write_file(dir, "other.json", "theirs", direct);
+
+  // The next session of the broken one removes neither.
+  dz.write_file(dir, "next.json", "{}", direct);
+  CHECK(slurp(dir + "/order.json") == "delivered");
+  CHECK(slurp(dir + "/other.json") == "theirs");
+  CHECK(names_in(dir) == std::vector<std::string>{"first.json", "next.json", "order.json",
+                                                  "other.json", "second.json"});
+}
+
 TEST_CASE("sftp: missing export directories are created, abandoned temps swept", "[sftp]") {
   SocketDeadlines deadlines;
   const auto base = server().user_dir("sweep");

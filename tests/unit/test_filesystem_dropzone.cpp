@@ -34,7 +34,7 @@ struct TempRoot {
 // Fails one chosen call with one errno, once or always.
 class FaultyIo : public PosixIo {
  public:
-  enum class Call { none, write, fsync, open_file, rename };
+  enum class Call { none, write, fsync, open_file, rename, close };
   Call fail_call = Call::none;
   int fail_errno = 0;
   int failures_left = 1000;
@@ -48,15 +48,27 @@ class FaultyIo : public PosixIo {
     return false;
   }
   int openat(int dirfd, const char* path, int flags, mode_t mode) override {
-    if ((flags & O_CREAT) != 0 && trip(Call::open_file)) {
+    if ((flags & O_CREAT) == 0) {
+      return PosixIo::openat(dirfd, path, flags, mode);
+    }
+    if (trip(Call::open_file)) {
       return -1;
     }
-    return PosixIo::openat(dirfd, path, flags, mode);
+    created_fd_ = PosixIo::openat(dirfd, path, flags, mode);
+    return created_fd_;
   }
   ssize_t write(int fd, const void* buf, size_t count) override {
     return trip(Call::write) ? -1 : PosixIo::write(fd, buf, count);
   }
   int fsync(int fd) override { return trip(Call::fsync) ? -1 : PosixIo::fsync(fd); }
+  // The created file's close reports a late error; the descriptor is closed anyway.
+  int close(int fd) override {
+    const int result = PosixIo::close(fd);
+    return fd == created_fd_ && trip(Call::close) ? -1 : result;
+  }
+
+ private:
+  int created_fd_ = -1;
   int renameat_noreplace(int from_dirfd, const char* from, int to_dirfd, const char* to) override {
     return trip(Call::rename) ? -1 : PosixIo::renameat_noreplace(from_dirfd, from, to_dirfd, to);
   }
@@ -156,6 +168,29 @@ TEST_CASE("atomic_write false writes the final name directly", "[filesystem]") {
   dropzone.write_file(root.path, "a.json", "direct", {.atomic = false, .sync = true});
   CHECK(slurp(root.path + "/a.json") == "direct");
   CHECK(io.failures_left == 1000);
+}
+
+TEST_CASE("a direct write that completed is never removed, even when close fails", "[filesystem]") {
+  TempRoot root;
+  FaultyIo io;
+  FilesystemDropzone dropzone({root.path}, io);
+  io.fail_call = FaultyIo::Call::close;
+  io.fail_errno = EIO;
+  io.failures_left = 1;  // after the bytes and the fsync are through
+  CHECK(kind_of([&] {
+          dropzone.write_file(root.path, "a.json", "direct", {.atomic = false, .sync = true});
+        }) == FailureKind::transient);
+  CHECK(slurp(root.path + "/a.json") == "direct");
+  // The next attempt finds it delivered.
+  CHECK(dropzone.write_file(root.path, "a.json", "direct", {.atomic = false}).already_present);
+
+  // An incomplete one is removed at once: it must not pass for a delivery.
+  io.fail_call = FaultyIo::Call::write;
+  io.fail_errno = ENOSPC;
+  io.failures_left = 1;
+  CHECK(kind_of([&] { dropzone.write_file(root.path, "b.json", "direct", {.atomic = false}); }) ==
+        FailureKind::transient);
+  CHECK(names_in(root.path) == std::vector<std::string>{"a.json"});
 }
 
 TEST_CASE("injected faults are classified and leave no temp or final file", "[filesystem]") {

@@ -202,11 +202,15 @@ WriteResult FilesystemDropzone::write_file(const std::string& directory, const s
     }
     fail(errno, "cannot create " + quoted(write_path));
   }
+  // A direct write is the delivery itself once its bytes are through: from
+  // then on it is never removed, whatever fails after.
+  bool delivered = false;
   try {
     write_all(file.get(), bytes, quoted(write_path));
     if (options.sync && io_.fsync(file.get()) != 0) {
       fail(errno, "cannot fsync " + quoted(write_path));
     }
+    delivered = !options.atomic;
     file.close(quoted(write_path));
     if (!options.atomic) {
       return {final_path, false};
@@ -219,7 +223,9 @@ WriteResult FilesystemDropzone::write_file(const std::string& directory, const s
       fail(errno, "cannot rename " + quoted(write_name) + " to " + quoted(name));
     }
   } catch (...) {
-    io_.unlinkat(dir.get(), write_name.c_str(), 0);
+    if (!delivered) {
+      io_.unlinkat(dir.get(), write_name.c_str(), 0);
+    }
     throw;
   }
   return {final_path, false};

@@ -270,6 +270,13 @@ class SftpDropzone::Call {
     return attributes;
   }
 
+  // Removes `path`; one that is already gone is fine.
+  void remove(const std::string& path) const {
+    if (sftp_unlink(sftp(), path.c_str()) != 0 && status() != SSH_FX_NO_SUCH_FILE) {
+      fail("cannot remove " + quote(path));
+    }
+  }
+
   bool exists(const std::string& path) const {
     sftp_attributes attributes = lstat(path);
     sftp_attributes_free(attributes);
@@ -397,11 +404,16 @@ void SftpDropzone::connect() {
 
 void SftpDropzone::remove_orphaned_temp_files(Call& call) {
   while (!orphaned_temp_files_.empty()) {
-    if (sftp_unlink(call.sftp(), orphaned_temp_files_.back().c_str()) != 0 &&
-        call.status() != SSH_FX_NO_SUCH_FILE) {
-      call.fail("cannot remove " + quote(orphaned_temp_files_.back()));
-    }
+    call.remove(orphaned_temp_files_.back());
     orphaned_temp_files_.pop_back();
+  }
+}
+
+void SftpDropzone::left_behind(const std::string& path, bool atomic) {
+  if (atomic) {
+    orphaned_temp_files_.push_back(path);
+  } else {
+    incomplete_direct_writes_.insert(path);
   }
 }
 
@@ -548,9 +560,25 @@ WriteResult SftpDropzone::write_file(const std::string& directory, const std::st
   const std::string final_path = dir + "/" + name;
   return with_session([&](Call& call) -> WriteResult {
     call.sweep_stale_temp_files(dir);
-    // No existence check up front: the exclusive create (direct writes) or
-    // the rename (temp writes) fails when the final name exists, and the
-    // name is checked then. One round trip less on every delivery.
+    // No existence check up front for temp writes: the rename fails when the
+    // final name exists, and the name is checked then. One round trip less on
+    // every delivery. A direct write looks first, so that a file found after
+    // a broken create can only be its own.
+    if (!options.atomic) {
+      sftp_attributes found = call.lstat(final_path);
+      const bool left_incomplete = found != nullptr &&
+                                   incomplete_direct_writes_.contains(final_path) &&
+                                   found->size != bytes.size();
+      const bool present = found != nullptr && !left_incomplete;
+      sftp_attributes_free(found);
+      if (left_incomplete) {
+        call.remove(final_path);
+      }
+      incomplete_direct_writes_.erase(final_path);
+      if (present) {
+        return {final_path, true};
+      }
+    }
     const std::string write_name = options.atomic ? temp_file_name(name, new_temp_token()) : name;
     const std::string write_path = dir + "/" + write_name;
     const TempFileInProgress in_progress(write_name);
@@ -564,12 +592,15 @@ WriteResult SftpDropzone::write_file(const std::string& directory, const std::st
     if (file == nullptr) {
       if (call.status() == 0) {
         // The server may have created the file before the session broke.
-        orphaned_temp_files_.push_back(write_path);
+        left_behind(write_path, options.atomic);
       } else if (!options.atomic && call.exists(final_path)) {
         return {final_path, true};
       }
       call.fail("cannot create " + quote(write_path));
     }
+    // A direct write is the delivery itself once its bytes are through: from
+    // then on it is never removed, whatever fails after.
+    bool delivered = false;
     try {
       for (size_t offset = 0; offset < bytes.size();) {
         const size_t chunk = std::min(kWriteChunk, bytes.size() - offset);
@@ -584,6 +615,7 @@ WriteResult SftpDropzone::write_file(const std::string& directory, const std::st
       if (options.sync && call.session().fsync_supported && sftp_fsync(file) != 0) {
         call.fail("cannot fsync " + quote(write_path));
       }
+      delivered = !options.atomic;
       sftp_file closing = file;
       file = nullptr;
       call.sftp();
@@ -604,13 +636,14 @@ WriteResult SftpDropzone::write_file(const std::string& directory, const std::st
       if (file != nullptr) {
         sftp_close(file);
       }
-      // A temp file (or a partial direct write) that cannot be removed now
-      // is removed first thing on the next session: our process still
-      // lives, so no sweep would take it, and a partial direct write must
-      // not pass for a delivery.
-      if (!call.session().connected() || (sftp_unlink(call.sftp(), write_path.c_str()) != 0 &&
-                                          call.status() != SSH_FX_NO_SUCH_FILE)) {
-        orphaned_temp_files_.push_back(write_path);
+      // A temp file that cannot be removed now is removed first thing on
+      // the next session: our process still lives, so no sweep would take
+      // it. A partial direct write must not pass for a delivery: it goes
+      // now, or at this export's next attempt through this dropzone.
+      if (!delivered &&
+          (!call.session().connected() || (sftp_unlink(call.sftp(), write_path.c_str()) != 0 &&
+                                           call.status() != SSH_FX_NO_SUCH_FILE))) {
+        left_behind(write_path, options.atomic);
       }
       throw;
     }
@@ -703,9 +736,7 @@ void SftpDropzone::remove_file(const std::string& directory, const std::string& 
   check_file_name(name);
   const std::string path = normalize_absolute_path(directory) + "/" + name;
   with_session([&](Call& call) {
-    if (sftp_unlink(call.sftp(), path.c_str()) != 0 && call.status() != SSH_FX_NO_SUCH_FILE) {
-      call.fail("cannot remove " + quote(path));
-    }
+    call.remove(path);
     return 0;
   });
 }

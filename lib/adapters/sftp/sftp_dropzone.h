@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,8 @@ class SftpDropzone : public Dropzone {
   void drop_session();
   // Temp files a broken session could not remove, removed on the next one.
   void remove_orphaned_temp_files(Call& call);
+  // Remembers a file a broken session may have left half written.
+  void left_behind(const std::string& path, bool atomic);
   std::string endpoint() const;
 
   ConnectionSettings settings_;
@@ -68,6 +71,11 @@ class SftpDropzone : public Dropzone {
   SocketDeadlines& deadlines_;
   std::unique_ptr<Session> session_;
   std::vector<std::string> orphaned_temp_files_;
+  // Final names of direct writes a broken session left incomplete. Removed
+  // only by the next write of the same name, while its export is being
+  // delivered (so not recorded), and only while still incomplete: by then
+  // another attempt may have delivered the name.
+  std::set<std::string> incomplete_direct_writes_;
 };
 
 }  // namespace exportd
