@@ -58,7 +58,8 @@ class ExportQueue {
   virtual std::vector<ClaimedExport> claim(size_t max, std::chrono::milliseconds lease) = 0;
 
   // Extends each lease its owner still holds; returns how many were. Any
-  // owner's, so one queue can keep the claims of many workers alive.
+  // owner's, so one queue can keep the claims of many workers alive. Never
+  // waits for an export its holder is recording or releasing right now.
   virtual size_t renew(const std::vector<LeaseHolder>& leases, std::chrono::milliseconds lease) = 0;
 
   // In one transaction: each export still leased to us becomes SENT, its

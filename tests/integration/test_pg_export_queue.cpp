@@ -326,6 +326,14 @@ TEST_CASE("renew extends the leases their owners hold, whoever asks; leases in m
   CHECK(keeper.renew({{ids[0], "worker-a"}, {ids[1], "worker-b"}}, 3600s) == 1);
   CHECK(lease_left(ids[0]) == "3600");
   CHECK(lease_left(ids[1]) != "3600");
+
+  // An export its holder is recording right now is left to it, without waiting.
+  pqxx::connection holder(f.url);
+  pqxx::work recording(holder);
+  recording.exec("SELECT 1 FROM erp_exports WHERE id = '" + ids[0] + "' FOR UPDATE");
+  CHECK(keeper.renew({{ids[0], "worker-a"}}, 60s) == 0);
+  recording.abort();
+  CHECK(keeper.renew({{ids[0], "worker-a"}}, 60s) == 1);
 }
 
 TEST_CASE("a claim carries the connection's sealed secret byte for byte", "[postgres]") {

@@ -194,10 +194,16 @@ size_t PgExportQueue::renew(const std::vector<LeaseHolder>& leases,
   }
   return with_transaction([&](pqxx::work& tx) {
     return tx
+        // SKIP LOCKED: a row locked now is being recorded or released by its
+        // holder; waiting for it would tie every other lease to that one.
         .exec_params(
             "UPDATE erp_exports e SET lease_expires_at = now() + make_interval(secs => $3)"
-            "  FROM unnest($1::uuid[], $2::text[]) AS l(id, owner)"
-            " WHERE e.id = l.id AND e.status = 'PENDING' AND e.lease_owner = l.owner",
+            "  FROM (SELECT x.id FROM erp_exports x"
+            "          JOIN unnest($1::uuid[], $2::text[]) AS l(id, owner)"
+            "            ON x.id = l.id AND x.lease_owner = l.owner"
+            "         WHERE x.status = 'PENDING'"
+            "           FOR UPDATE OF x SKIP LOCKED) held"
+            " WHERE e.id = held.id",
             pg_array(ids), pg_array(owners), seconds(lease))
         .affected_rows();
   });
