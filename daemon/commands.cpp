@@ -262,11 +262,11 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
   const AckPollerOptions ack_options{
       .poll_interval = std::chrono::seconds(config.ack_poll_interval_s),
       .max_file_bytes = static_cast<size_t>(config.ack_max_file_bytes)};
-  // One connection per worker and per ack thread, and the wake-up listener;
-  // queue_stats (metrics, /healthz) is already among those in use. A
-  // database down at start-up is waited for, not refused.
+  // One connection per worker and per ack thread, the pool's lease keeper
+  // and the wake-up listener; queue_stats (metrics, /healthz) is already
+  // among those in use. A database down at start-up is waited for, not refused.
   if (const auto spare = queue_stats.free_connections()) {
-    check_database_capacity(config, config.export_workers + ack_options.threads + 1, *spare);
+    check_database_capacity(config, config.export_workers + ack_options.threads + 2, *spare);
   }
   // Whoever asks whether the database answers reads this, never the database.
   DatabaseProbe database([&] { return queue_stats.pending(); }, std::chrono::seconds(1),
