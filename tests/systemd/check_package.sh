@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the .deb with cpack from the build tree, unpacks it and checks that
-# the binary, both units, sysusers, tmpfiles, migrations, the man page and
-# the docs are where Debian expects them, and that Depends was computed from
-# the binary; the packaged units get check_unit.sh against the packaged
-# binary and man page. Then installs it with dpkg into an empty root (its postinst must
-# create the user and directories there), checks that its dependencies
+# Builds the .deb with cpack from the build tree and unpacks it, installs the
+# tree with DESTDIR=... cmake --install, and checks in both that the binary,
+# both units, sysusers, tmpfiles, migrations, the man page and the docs are
+# where Debian expects them; that Depends was computed from the binary; and
+# that the packaged units pass check_unit.sh with the packaged binary and man
+# page. Then installs the package with dpkg into an empty root (its postinst
+# must create the user and directories there), checks that its dependencies
 # resolve on this host, and removes it again.
 # Skipped (exit 77) without dpkg-deb or systemd-analyze.
 set -euo pipefail
@@ -18,6 +19,7 @@ trap 'rm -rf "$dir"' EXIT
 deb=$(ls "$dir"/out/*.deb)
 [ "$(dpkg-deb --field "$deb" Package)" = orderflow-exportd ]
 dpkg-deb -x "$deb" "$dir/root"
+DESTDIR="$dir/destdir" cmake --install "$build" --prefix /usr >/dev/null
 units=usr/lib/systemd/system
 docs=usr/share/doc/orderflow-exportd
 for f in usr/bin/orderflow-exportd $units/orderflow-exportd.service $units/orderflow-exportd@.service \
@@ -27,6 +29,7 @@ for f in usr/bin/orderflow-exportd $units/orderflow-exportd.service $units/order
          $docs/erp-integration.md $docs/configuration.md $docs/operations.md \
          $docs/architecture.md $docs/orderflow_export_json_v1.schema.json; do
   [ -e "$dir/root/$f" ] || { echo "missing from the package: $f"; exit 1; }
+  [ -e "$dir/destdir/$f" ] || { echo "missing from DESTDIR=... cmake --install: $f"; exit 1; }
 done
 depends=$(dpkg-deb --field "$deb" Depends)
 for library in libpqxx libssh libsodium libsystemd0 systemd; do
