@@ -52,7 +52,8 @@ int nesting_depth(std::string_view bytes) {
 std::string escaped_quote(std::string_view text) {
   const std::string dumped =
       nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return "'" + dumped.substr(1, dumped.size() - 2) + "'";
+  std::string quoted = "'";
+  return quoted.append(dumped, 1, dumped.size() - 2).append("'");
 }
 
 bool holds_nul(const nlohmann::json& value);
