@@ -29,9 +29,16 @@ struct Key {
   std::function<void(const toml::node&, DaemonConfig&, const std::string& where)> read;
   // Writes the key into the description (secrets masked).
   std::function<nlohmann::ordered_json(const DaemonConfig&)> show;
+  // Copies the key's value from one config to another (what a reload applies).
+  std::function<void(const DaemonConfig& from, DaemonConfig& to)> copy;
   // SIGHUP may change it in a running daemon; other keys need a restart.
   bool reloadable = false;
 };
+
+template <typename T>
+std::function<void(const DaemonConfig&, DaemonConfig&)> copy_of(T DaemonConfig::*member) {
+  return [member](const DaemonConfig& from, DaemonConfig& to) { to.*member = from.*member; };
+}
 
 Key reloadable(Key key) {
   key.reloadable = true;
@@ -65,7 +72,8 @@ Key string_key(const char* section, const char* name, std::string DaemonConfig::
           },
           [member, secret](const DaemonConfig& c) {
             return nlohmann::ordered_json(secret ? mask_url_password(c.*member) : c.*member);
-          }};
+          },
+          copy_of(member)};
 }
 
 // "" (off), "IPV4:PORT" or "[IPV6]:PORT": what the HTTP server can bind,
@@ -98,7 +106,8 @@ Key int_key(const char* section, const char* name, int DaemonConfig::*member, lo
           [member, min, max](const toml::node& n, DaemonConfig& c, const std::string& w) {
             c.*member = read_int(n, w, min, max);
           },
-          [member](const DaemonConfig& c) { return nlohmann::ordered_json(c.*member); }};
+          [member](const DaemonConfig& c) { return nlohmann::ordered_json(c.*member); },
+          copy_of(member)};
 }
 
 const std::vector<Key>& keys() {
@@ -142,7 +151,8 @@ const std::vector<Key>& keys() {
            c.filesystem_roots.push_back(path);
          }
        },
-       [](const DaemonConfig& c) { return nlohmann::ordered_json(c.filesystem_roots); }},
+       [](const DaemonConfig& c) { return nlohmann::ordered_json(c.filesystem_roots); },
+       copy_of(&DaemonConfig::filesystem_roots)},
       reloadable(int_key("ack", "poll_interval_s", &DaemonConfig::ack_poll_interval_s, 1, 86400)),
       // Each file is read whole into memory.
       int_key("ack", "max_file_bytes", &DaemonConfig::ack_max_file_bytes, 1, 16 << 20),
@@ -160,7 +170,8 @@ const std::vector<Key>& keys() {
                      [](const DaemonConfig& c) {
                        static const char* names[] = {"trace", "debug", "info", "warn", "error"};
                        return nlohmann::ordered_json(names[static_cast<int>(c.log_level)]);
-                     }}),
+                     },
+                     copy_of(&DaemonConfig::log_level)}),
       reloadable(Key{"log", "format",
                      [](const toml::node& n, DaemonConfig& c, const std::string& w) {
                        const auto format = read_string(n, w);
@@ -172,13 +183,15 @@ const std::vector<Key>& keys() {
                      [](const DaemonConfig& c) {
                        return nlohmann::ordered_json(c.log_format == LogFormat::json ? "json"
                                                                                      : "text");
-                     }}),
+                     },
+                     copy_of(&DaemonConfig::log_format)}),
       {"metrics", "listen",
        [](const toml::node& n, DaemonConfig& c, const std::string& w) {
          c.metrics_listen = read_string(n, w);
          check_listen_address(c.metrics_listen, w);
        },
-       [](const DaemonConfig& c) { return nlohmann::ordered_json(c.metrics_listen); }},
+       [](const DaemonConfig& c) { return nlohmann::ordered_json(c.metrics_listen); },
+       copy_of(&DaemonConfig::metrics_listen)},
   };
   return table;
 }
@@ -277,6 +290,14 @@ std::vector<std::string> keys_needing_restart(const DaemonConfig& running,
     }
   }
   return changed;
+}
+
+void apply_reloadable(const DaemonConfig& from, DaemonConfig& to) {
+  for (const auto& key : keys()) {
+    if (key.reloadable) {
+      key.copy(from, to);
+    }
+  }
 }
 
 nlohmann::ordered_json describe_config(const DaemonConfig& config) {

@@ -58,6 +58,11 @@ DaemonConfig load_daemon_config(const std::string& path, const EnvironmentOverri
 std::vector<std::string> keys_needing_restart(const DaemonConfig& running,
                                               const DaemonConfig& next);
 
+// Copies the keys the table marks reloadable from `from` (a configuration
+// just read again) into `to` (the running one); every other key keeps its
+// running value.
+void apply_reloadable(const DaemonConfig& from, DaemonConfig& to);
+
 // The effective configuration with secrets (passwords in URLs) masked.
 nlohmann::ordered_json describe_config(const DaemonConfig& config);
 

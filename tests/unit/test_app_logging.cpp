@@ -1,50 +1,13 @@
 // Structured logging: whatever a value holds, one event is one line in both formats.
 #include <catch2/catch.hpp>
 
-#include <sstream>
-
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
 #include "app/logging.h"
+#include "tests/support/captured_log.h"
 
 using namespace exportd;
+using namespace exportd::testing;
 
 namespace {
-
-// Routes the process logger into a string for the test's lifetime, then
-// puts its stderr sink back.
-class CapturedLog {
- public:
-  explicit CapturedLog(LogFormat format) {
-    setup_logging(Level::info, format);
-    logger_ = spdlog::get("exportd");
-    saved_ = logger_->sinks();
-    logger_->sinks() = {std::make_shared<spdlog::sinks::ostream_sink_st>(out_)};
-    // Applies the format's pattern to the capturing sink too.
-    setup_logging(Level::info, format);
-  }
-  ~CapturedLog() {
-    logger_->sinks() = saved_;
-    setup_logging(Level::info, LogFormat::json);
-  }
-  CapturedLog(const CapturedLog&) = delete;
-  CapturedLog& operator=(const CapturedLog&) = delete;
-
-  std::vector<std::string> lines() const {
-    std::vector<std::string> result;
-    std::istringstream in(out_.str());
-    for (std::string line; std::getline(in, line);) {
-      result.push_back(line);
-    }
-    return result;
-  }
-
- private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::logger> logger_;
-  std::vector<spdlog::sink_ptr> saved_;
-};
 
 const char* kHostileName = "ack_x.json\n2026-01-01T00:00:00.000Z error forged=1\tx\r\x1b[2J";
 
