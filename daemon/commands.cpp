@@ -6,7 +6,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <iostream>
 
 #include "adapters/filesystem/filesystem_dropzone.h"
@@ -25,6 +24,7 @@
 #include "adapters/sftp/socket_deadlines.h"
 #include "adapters/systemd/sd_notifier.h"
 #include "app/ack_poller.h"
+#include "app/config_reload.h"
 #include "app/connection_admin.h"
 #include "app/connection_health.h"
 #include "app/database_probe.h"
@@ -33,6 +33,7 @@
 #include "app/logging.h"
 #include "app/secret_box.h"
 #include "app/service_status.h"
+#include "app/service_supervisor.h"
 #include "domain/connection_settings.h"
 #include "domain/failure.h"
 #include "version.h"
@@ -56,6 +57,23 @@ WorkerPoolOptions pool_options(const DaemonConfig& config) {
                     .initial_backoff = std::chrono::seconds(config.export_retry_backoff_s),
                     .max_backoff = std::chrono::seconds(config.export_retry_backoff_max_s)},
           .exporter = std::string("orderflow-exportd ") + EXPORTD_VERSION};
+}
+
+// The supervisor's events from the signals this thread takes.
+ServiceEvent next_signal(const sigset_t& signals, std::chrono::microseconds timeout) {
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+  const timespec wait{seconds.count(),
+                      static_cast<long>(std::chrono::nanoseconds(timeout - seconds).count())};
+  switch (sigtimedwait(&signals, nullptr, &wait)) {
+    case SIGTERM:
+      return {ServiceEvent::Kind::stop, "SIGTERM"};
+    case SIGINT:
+      return {ServiceEvent::Kind::stop, "SIGINT"};
+    case SIGHUP:
+      return {ServiceEvent::Kind::reload, "SIGHUP"};
+    default:
+      return {};
+  }
 }
 
 }  // namespace
@@ -157,39 +175,6 @@ int connection_test(const DaemonConfig& config, const std::string& org_slug) {
   }
   std::cout << "connection test of '" << org_slug << "' passed\n";
   return kOk;
-}
-
-void reload_config(const std::string& config_path, bool config_path_given, DaemonConfig& running,
-                   ExportWorkerPool& pool, AckPoller& acks) {
-  DaemonConfig next;
-  try {
-    next = load_config(config_path, config_path_given);
-  } catch (const std::exception& e) {
-    log_event(Level::error, "configuration reload failed; the running configuration stays",
-              {{"error", e.what()}});
-    return;
-  }
-  for (const auto& key : keys_needing_restart(running, next)) {
-    log_event(Level::warn, "configuration change takes effect only after a restart",
-              {{"key", key}});
-  }
-  running.log_level = next.log_level;
-  running.log_format = next.log_format;
-  running.export_poll_interval_s = next.export_poll_interval_s;
-  running.export_max_attempts = next.export_max_attempts;
-  running.export_retry_backoff_s = next.export_retry_backoff_s;
-  running.export_retry_backoff_max_s = next.export_retry_backoff_max_s;
-  running.ack_poll_interval_s = next.ack_poll_interval_s;
-  const auto options = pool_options(running);
-  pool.update(options.poll_interval, options.retry);
-  acks.update(std::chrono::seconds(running.ack_poll_interval_s));
-  // Said at the old level, so a reload to a quieter one is still on record.
-  log_event(Level::warn, "configuration reloaded",
-            {{"log_level", describe_config(running)["log"]["level"]},
-             {"export_poll_interval_s", running.export_poll_interval_s},
-             {"ack_poll_interval_s", running.ack_poll_interval_s}});
-  // Logs go to stderr (the journal): reopening them is reconfiguring them.
-  setup_logging(running.log_level, running.log_format);
 }
 
 int status(const DaemonConfig& config, bool json) {
@@ -298,34 +283,35 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
 
   // This thread supervises: it takes the signals, tells the service manager
   // how things go, and feeds its watchdog only while the workers go round.
-  SdNotifier notifier;
-  const auto watchdog = notifier.watchdog_interval();
-  const auto tick = std::min<std::chrono::microseconds>(
-      watchdog.value_or(std::chrono::seconds(2)) / 4, std::chrono::milliseconds(500));
-  // Stalled means silent longer than the watchdog would bear (half the
-  // unit's WatchdogSec when none is set).
-  const auto stall_limit = std::chrono::duration_cast<std::chrono::milliseconds>(
-      watchdog.value_or(std::chrono::seconds(90)) / 2);
-  const auto status_line = [&](std::optional<long long> pending) {
-    return service_status_line(pending, pool.delivered(), pool.last_delivery(),
-                               std::chrono::system_clock::now());
+  DaemonConfig running = config;
+  const auto reload = [&] {
+    reload_config([&] { return load_config(config_path, config_path_given); }, running,
+                  [&](const DaemonConfig& applied) {
+                    const auto options = pool_options(applied);
+                    pool.update(options.poll_interval, options.retry);
+                    acks.update(std::chrono::seconds(applied.ack_poll_interval_s));
+                  });
   };
+  SdNotifier systemd;
+  ServiceSupervisor supervisor(
+      systemd, {.next_event = [&](auto timeout) { return next_signal(signals, timeout); },
+                .now = [] { return std::chrono::steady_clock::now(); },
+                .pending = [&] { return database.pending(); },
+                .database_reachable = [&] { return database.reachable(); },
+                .progressing = [&](auto max_silence) { return pool.progressing(max_silence); },
+                .status_line =
+                    [&](std::optional<long long> pending) {
+                      return service_status_line(pending, pool.delivered(), pool.last_delivery(),
+                                                 std::chrono::system_clock::now());
+                    },
+                .reload = reload});
   std::unique_ptr<MetricsEndpoint> endpoint;
   if (!config.metrics_listen.empty()) {
     // Metrics are never needed to deliver: without them the daemon goes on.
     try {
       endpoint = std::make_unique<MetricsEndpoint>(
           config.metrics_listen, [&] { return metrics.scrape(); },
-          [&]() -> std::optional<std::string> {
-            if (!database.reachable()) {
-              return "database unreachable";
-            }
-            if (!pool.progressing(stall_limit)) {
-              return "export workers stalled: a worker made no progress in " +
-                     std::to_string(stall_limit.count()) + " ms";
-            }
-            return std::nullopt;
-          });
+          [&] { return supervisor.health_problem(); });
       log_event(Level::info, "metrics endpoint listening",
                 {{"listen", config.metrics_listen}, {"port", endpoint->port()}});
     } catch (const Failure& e) {
@@ -333,40 +319,7 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
                 {{"error", e.what()}});
     }
   }
-  DaemonConfig running = config;
-  bool ready = false;
-  auto next_status = std::chrono::steady_clock::now();
-  for (;;) {
-    const timespec wait{0, static_cast<long>(tick.count()) * 1000};
-    const int signal = sigtimedwait(&signals, nullptr, &wait);
-    if (signal == SIGTERM || signal == SIGINT) {
-      log_event(Level::info, "stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
-      break;
-    }
-    if (signal == SIGHUP) {
-      notifier.reloading();
-      reload_config(config_path, config_path_given, running, pool, acks);
-      notifier.ready(status_line(database.pending()));
-      continue;
-    }
-    const auto now = std::chrono::steady_clock::now();
-    if (!ready || now >= next_status) {
-      const auto pending = database.pending();
-      if (!ready && pending) {
-        ready = true;
-        notifier.ready(status_line(pending));
-        log_event(Level::info, "ready", {});
-      } else if (ready) {
-        notifier.status(status_line(pending));
-      }
-      next_status = now + std::chrono::seconds(10);
-    }
-    if (ready && watchdog &&
-        pool.progressing(std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2))) {
-      notifier.watchdog();
-    }
-  }
-  notifier.stopping();
+  supervisor.run();
   endpoint.reset();
   listener.stop();
   // A call hanging on a silent server must not hold up the exit.
@@ -376,16 +329,12 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
   // A moment for the database calls in flight (a stopping worker releases
   // its claims); then calls hanging on a database that stopped answering
   // are abandoned: the leases keep their work safe.
-  std::promise<void> stopped;
-  std::thread abandon([done = stopped.get_future()] {
-    if (done.wait_for(std::chrono::seconds(3)) == std::future_status::timeout) {
-      pg_abort_all();
-    }
-  });
-  pool.stop();
-  acks.stop();
-  stopped.set_value();
-  abandon.join();
+  stop_within_grace(
+      [&] {
+        pool.stop();
+        acks.stop();
+      },
+      std::chrono::seconds(3), pg_abort_all);
   pg_abort_all();  // the listener's and the probe's last calls need no answer
   log_event(Level::info, "daemon stopped", {{"delivered", pool.delivered()}});
   return kOk;

@@ -9,8 +9,6 @@
 #include "app/dropzone_cache.h"
 
 namespace exportd {
-class AckPoller;
-class ExportWorkerPool;
 class SocketDeadlines;
 }  // namespace exportd
 
@@ -19,11 +17,6 @@ namespace exportd::cli {
 enum ExitCode { kOk = 0, kRuntimeFailure = 1, kBadConfig = 2, kRefused = 3 };
 
 int run_daemon(const std::string& config_path, bool config_path_given);
-// SIGHUP: reads the file again and applies what may change while running
-// (log level and format, poll intervals, retry policy) to `running`, the
-// pool and the ack poller; a bad file is logged and changes nothing.
-void reload_config(const std::string& config_path, bool config_path_given, DaemonConfig& running,
-                   ExportWorkerPool& pool, AckPoller& acks);
 int migrate(const DaemonConfig& config);
 int check_config(const DaemonConfig& config);
 int connection_set(const DaemonConfig& config, const std::string& org_slug, const std::string& file,
