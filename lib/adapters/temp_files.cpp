@@ -105,4 +105,20 @@ bool is_abandoned_temp_file(std::string_view name, std::chrono::system_clock::ti
   return now - modified > kForeignTempAge;
 }
 
+std::vector<std::string> abandoned_temp_files(const std::vector<DirectoryEntry>& files,
+                                              std::chrono::system_clock::time_point now) {
+  std::vector<std::string> abandoned;
+  for (const auto& file : files) {
+    if (is_abandoned_temp_file(file.name, file.modified, now)) {
+      abandoned.push_back(file.name);
+    }
+  }
+  return abandoned;
+}
+
+bool SweptDirectories::first_visit(const std::string& directory) {
+  std::lock_guard lock(mutex_);
+  return seen_.insert(directory).second;
+}
+
 }  // namespace exportd

@@ -4,8 +4,13 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "ports/dropzone.h"
 
 namespace exportd {
 
@@ -31,5 +36,22 @@ class TempFileInProgress {
 // the file is an hour old (a writer on another host cannot be asked).
 bool is_abandoned_temp_file(std::string_view name, std::chrono::system_clock::time_point modified,
                             std::chrono::system_clock::time_point now);
+
+// The abandoned temp files among a directory's regular files: what a sweep
+// removes before the first write to that directory.
+std::vector<std::string> abandoned_temp_files(const std::vector<DirectoryEntry>& files,
+                                              std::chrono::system_clock::time_point now);
+
+// The directories already swept, so each is swept once per dropzone (or
+// SFTP session). Thread-safe.
+class SweptDirectories {
+ public:
+  // True the first time `directory` is asked about, false ever after.
+  bool first_visit(const std::string& directory);
+
+ private:
+  std::mutex mutex_;
+  std::set<std::string> seen_;
+};
 
 }  // namespace exportd

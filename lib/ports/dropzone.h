@@ -27,6 +27,15 @@ struct WriteResult {
   bool already_present = false;  // an earlier attempt of this export delivered it
 };
 
+// What a dropzone can make durable before the database says SENT. Where it
+// cannot, a power cut on its host may lose or empty a file already recorded
+// as delivered; the daemon says so once per connection.
+struct DropzoneCapabilities {
+  bool file_sync = true;       // write_file flushes a file's bytes before the rename
+  bool directory_sync = true;  // sync_directory makes the renames durable
+  bool operator==(const DropzoneCapabilities&) const = default;
+};
+
 struct DirectoryEntry {
   std::string name;
   std::int64_t size = 0;
@@ -45,8 +54,13 @@ class Dropzone {
                                  std::string_view bytes, WriteOptions options) = 0;
 
   // Makes every rename done in `directory` so far durable. Separate from
-  // write_file so a batch of files shares one directory flush.
+  // write_file so a batch of files shares one directory flush. Called only
+  // where capabilities() has directory_sync.
   virtual void sync_directory(const std::string& directory) = 0;
+
+  // What this dropzone can flush. A remote one knows only once connected:
+  // asked after a write, it answers for the server that took the write.
+  virtual DropzoneCapabilities capabilities() const = 0;
 
   // The regular files in `directory`, in no particular order. Symlinks,
   // directories and special files are left out, never followed.

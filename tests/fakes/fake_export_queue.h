@@ -197,6 +197,7 @@ class FakeDropzone : public Dropzone {
       throw Failure(FailureKind::transient, "injected fsync failure");
     }
   }
+  DropzoneCapabilities capabilities() const override { return supported; }
   std::vector<DirectoryEntry> list_files(const std::string& directory) override {
     std::lock_guard lock(mutex);
     std::vector<DirectoryEntry> entries;
@@ -240,6 +241,7 @@ class FakeDropzone : public Dropzone {
   std::map<std::string, std::string> files;
   std::optional<FailureKind> write_failure;
   bool sync_fails = false;
+  DropzoneCapabilities supported;
   int directory_syncs = 0;
   int writes = 0;
   std::function<void()> before_write;  // runs unlocked, first thing in write_file

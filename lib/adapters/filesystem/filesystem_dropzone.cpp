@@ -13,6 +13,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "adapters/dropzone_common.h"
 #include "adapters/temp_files.h"
 #include "domain/dropzone_path.h"
 #include "domain/failure.h"
@@ -42,10 +43,6 @@ FailureKind classify_errno(int err) {
   throw Failure(classify_errno(err), operation + ": " + std::strerror(err));
 }
 
-std::string quoted(const std::string& s) {
-  return "'" + s + "'";
-}
-
 class Fd {
  public:
   Fd(PosixIo& io, int fd) : io_(io), fd_(fd) {}
@@ -62,7 +59,7 @@ class Fd {
     const int fd = fd_;
     fd_ = -1;
     if (io_.close(fd) != 0 && errno != EINTR) {
-      fail(errno, "cannot close " + what);
+      fail(errno, cannot(DropzoneOp::close, what));
     }
   }
 
@@ -88,11 +85,11 @@ int FilesystemDropzone::open_directory(const std::string& directory) {
   }
   if (!allowed) {
     throw Failure(FailureKind::permanent,
-                  "directory " + quoted(path) + " is outside the allowed filesystem_roots");
+                  "directory " + quote(path) + " is outside the allowed filesystem_roots");
   }
   int fd = io_.openat(AT_FDCWD, "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (fd < 0) {
-    fail(errno, "cannot open '/'");
+    fail(errno, cannot(DropzoneOp::open_directory, "/"));
   }
   std::string walked;
   std::istringstream parts(path);
@@ -112,7 +109,7 @@ int FilesystemDropzone::open_directory(const std::string& directory) {
       if (!below_root) {
         io_.close(fd);
         throw Failure(FailureKind::unavailable,
-                      "cannot open directory " + quoted(walked) +
+                      cannot(DropzoneOp::open_directory, walked) +
                           ": no such directory (the filesystem root is missing or not mounted)");
       }
       if (io_.mkdirat(fd, part.c_str(), 0750) == 0 || errno == EEXIST) {
@@ -129,36 +126,42 @@ int FilesystemDropzone::open_directory(const std::string& directory) {
     io_.close(fd);
     if (next < 0 && (symlink || saved == ENOTDIR)) {
       throw Failure(classify_errno(saved),
-                    "cannot open directory " + quoted(walked) + ": it is " +
+                    cannot(DropzoneOp::open_directory, walked) + ": it is " +
                         (symlink ? "a symlink (symlinks are not followed)" : "not a directory"));
     }
     if (next < 0) {
-      fail(saved, "cannot open directory " + quoted(walked));
+      fail(saved, cannot(DropzoneOp::open_directory, walked));
     }
     fd = next;
   }
   return fd;
 }
 
-void FilesystemDropzone::sweep_stale_temp_files(int dirfd, const std::string& directory) {
-  {
-    std::lock_guard lock(swept_mutex_);
-    if (!swept_.insert(directory).second) {
-      return;
+std::vector<DirectoryEntry> FilesystemDropzone::regular_files(
+    int dirfd, const std::vector<std::string>& names) {
+  std::vector<DirectoryEntry> files;
+  for (const auto& name : names) {
+    struct stat st {};
+    if (io_.fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+      files.push_back({name, st.st_size, std::chrono::system_clock::from_time_t(st.st_mtime)});
     }
+  }
+  return files;
+}
+
+void FilesystemDropzone::sweep_stale_temp_files(int dirfd, const std::string& directory) {
+  if (!swept_.first_visit(directory)) {
+    return;
   }
   std::vector<std::string> names;
   if (io_.list_names(dirfd, names) != 0) {
     return;  // the write that follows reports a broken directory properly
   }
-  const auto now = std::chrono::system_clock::now();
-  for (const auto& name : names) {
-    struct stat st {};
-    if (is_temp_file_name(name) &&
-        io_.fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        is_abandoned_temp_file(name, std::chrono::system_clock::from_time_t(st.st_mtime), now)) {
-      io_.unlinkat(dirfd, name.c_str(), 0);
-    }
+  // Only temp names are looked at: a directory the ERP is slow to empty may hold many files.
+  std::erase_if(names, [](const std::string& name) { return !is_temp_file_name(name); });
+  for (const auto& name :
+       abandoned_temp_files(regular_files(dirfd, names), std::chrono::system_clock::now())) {
+    io_.unlinkat(dirfd, name.c_str(), 0);
   }
 }
 
@@ -169,7 +172,7 @@ void FilesystemDropzone::write_all(int fd, std::string_view bytes, const std::st
       if (errno == EINTR) {
         continue;
       }
-      fail(errno, "cannot write " + what);
+      fail(errno, cannot(DropzoneOp::write, what));
     }
     bytes.remove_prefix(static_cast<size_t>(n));
   }
@@ -188,7 +191,7 @@ WriteResult FilesystemDropzone::write_file(const std::string& directory, const s
     return {final_path, true};
   }
   if (errno != ENOENT) {
-    fail(errno, "cannot check " + quoted(final_path));
+    fail(errno, cannot(DropzoneOp::check, final_path));
   }
 
   const std::string write_name = options.atomic ? temp_file_name(name, new_temp_token()) : name;
@@ -200,18 +203,18 @@ WriteResult FilesystemDropzone::write_file(const std::string& directory, const s
     if (!options.atomic && errno == EEXIST) {
       return {final_path, true};
     }
-    fail(errno, "cannot create " + quoted(write_path));
+    fail(errno, cannot(DropzoneOp::create, write_path));
   }
   // A direct write is the delivery itself once its bytes are through: from
   // then on it is never removed, whatever fails after.
   bool delivered = false;
   try {
-    write_all(file.get(), bytes, quoted(write_path));
+    write_all(file.get(), bytes, write_path);
     if (options.sync && io_.fsync(file.get()) != 0) {
-      fail(errno, "cannot fsync " + quoted(write_path));
+      fail(errno, cannot(DropzoneOp::fsync, write_path));
     }
     delivered = !options.atomic;
-    file.close(quoted(write_path));
+    file.close(write_path);
     if (!options.atomic) {
       return {final_path, false};
     }
@@ -220,7 +223,7 @@ WriteResult FilesystemDropzone::write_file(const std::string& directory, const s
         io_.unlinkat(dir.get(), write_name.c_str(), 0);
         return {final_path, true};
       }
-      fail(errno, "cannot rename " + quoted(write_name) + " to " + quoted(name));
+      fail(errno, cannot(DropzoneOp::rename, write_path, final_path));
     }
   } catch (...) {
     if (!delivered) {
@@ -234,25 +237,21 @@ WriteResult FilesystemDropzone::write_file(const std::string& directory, const s
 void FilesystemDropzone::sync_directory(const std::string& directory) {
   Fd dir(io_, open_directory(directory));
   if (io_.fsync(dir.get()) != 0) {
-    fail(errno, "cannot fsync directory " + quoted(normalize_absolute_path(directory)));
+    fail(errno, cannot(DropzoneOp::fsync_directory, normalize_absolute_path(directory)));
   }
+}
+
+DropzoneCapabilities FilesystemDropzone::capabilities() const {
+  return {.file_sync = true, .directory_sync = true};
 }
 
 std::vector<DirectoryEntry> FilesystemDropzone::list_files(const std::string& directory) {
   Fd dir(io_, open_directory(directory));
   std::vector<std::string> names;
   if (io_.list_names(dir.get(), names) != 0) {
-    fail(errno, "cannot list " + quoted(normalize_absolute_path(directory)));
+    fail(errno, cannot(DropzoneOp::list, normalize_absolute_path(directory)));
   }
-  std::vector<DirectoryEntry> files;
-  for (const auto& name : names) {
-    struct stat st {};
-    if (io_.fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        S_ISREG(st.st_mode)) {
-      files.push_back({name, st.st_size, std::chrono::system_clock::from_time_t(st.st_mtime)});
-    }
-  }
-  return files;
+  return regular_files(dir.get(), names);
 }
 
 std::optional<std::string> FilesystemDropzone::read_file(const std::string& directory,
@@ -266,42 +265,31 @@ std::optional<std::string> FilesystemDropzone::read_file(const std::string& dire
           io_.openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0));
   if (file.get() < 0) {
     if (errno == ELOOP) {
-      throw Failure(FailureKind::permanent, "cannot read " + quoted(path) + ": it is a symlink");
+      throw Failure(FailureKind::permanent, not_a_regular_file(path, "a symlink"));
     }
-    fail(errno, "cannot open " + quoted(path));
+    fail(errno, cannot(DropzoneOp::open, path));
   }
   struct stat st {};
   if (io_.fstatat(file.get(), "", &st, AT_EMPTY_PATH) != 0) {
-    fail(errno, "cannot stat " + quoted(path));
+    fail(errno, cannot(DropzoneOp::check, path));
   }
   if (!S_ISREG(st.st_mode)) {
-    throw Failure(FailureKind::permanent,
-                  "cannot read " + quoted(path) + ": it is not a regular file");
+    throw Failure(FailureKind::permanent, not_a_regular_file(path));
   }
   if (static_cast<size_t>(st.st_size) > max_bytes) {
     return std::nullopt;
   }
-  // The size may grow while we read: never read more than the cap allows.
-  std::string bytes(max_bytes + 1, '\0');
-  size_t used = 0;
-  while (used < bytes.size()) {
-    const ssize_t n = io_.read(file.get(), bytes.data() + used, bytes.size() - used);
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN) {
-        continue;
+  return read_capped(max_bytes, [&](char* into, size_t size) {
+    for (;;) {
+      const ssize_t n = io_.read(file.get(), into, size);
+      if (n >= 0) {
+        return static_cast<size_t>(n);
       }
-      fail(errno, "cannot read " + quoted(path));
+      if (errno != EINTR && errno != EAGAIN) {
+        fail(errno, cannot(DropzoneOp::read, path));
+      }
     }
-    if (n == 0) {
-      break;
-    }
-    used += static_cast<size_t>(n);
-  }
-  if (used > max_bytes) {
-    return std::nullopt;
-  }
-  bytes.resize(used);
-  return bytes;
+  });
 }
 
 bool FilesystemDropzone::move_file(const std::string& directory, const std::string& name,
@@ -314,8 +302,8 @@ bool FilesystemDropzone::move_file(const std::string& directory, const std::stri
     if (errno == EEXIST) {
       return false;
     }
-    fail(errno, "cannot move " + quoted(normalize_absolute_path(directory) + "/" + name) + " to " +
-                    quoted(normalize_absolute_path(to_directory) + "/" + to_name));
+    fail(errno, cannot(DropzoneOp::move, normalize_absolute_path(directory) + "/" + name,
+                       normalize_absolute_path(to_directory) + "/" + to_name));
   }
   return true;
 }
@@ -324,7 +312,7 @@ void FilesystemDropzone::remove_file(const std::string& directory, const std::st
   check_file_name(name);
   Fd dir(io_, open_directory(directory));
   if (io_.unlinkat(dir.get(), name.c_str(), 0) != 0 && errno != ENOENT) {
-    fail(errno, "cannot remove " + quoted(normalize_absolute_path(directory) + "/" + name));
+    fail(errno, cannot(DropzoneOp::remove, normalize_absolute_path(directory) + "/" + name));
   }
 }
 

@@ -3,12 +3,11 @@
 // symlink on the way there. Thread-safe; one instance serves all workers.
 #pragma once
 
-#include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "adapters/filesystem/posix_io.h"
+#include "adapters/temp_files.h"
 #include "ports/dropzone.h"
 
 namespace exportd {
@@ -20,6 +19,7 @@ class FilesystemDropzone : public Dropzone {
   WriteResult write_file(const std::string& directory, const std::string& name,
                          std::string_view bytes, WriteOptions options) override;
   void sync_directory(const std::string& directory) override;
+  DropzoneCapabilities capabilities() const override;
   std::vector<DirectoryEntry> list_files(const std::string& directory) override;
   std::optional<std::string> read_file(const std::string& directory, const std::string& name,
                                        size_t max_bytes) override;
@@ -33,13 +33,14 @@ class FilesystemDropzone : public Dropzone {
   // Opens `directory` component by component with O_NOFOLLOW, creating
   // missing components below the root. Throws permanent outside the roots.
   int open_directory(const std::string& directory);
+  // The regular files among `names` in the directory `dirfd`, symlinks not followed.
+  std::vector<DirectoryEntry> regular_files(int dirfd, const std::vector<std::string>& names);
   void sweep_stale_temp_files(int dirfd, const std::string& directory);
   void write_all(int fd, std::string_view bytes, const std::string& what);
 
   std::vector<std::string> roots_;
   PosixIo& io_;
-  std::mutex swept_mutex_;
-  std::set<std::string> swept_;
+  SweptDirectories swept_;
 };
 
 }  // namespace exportd

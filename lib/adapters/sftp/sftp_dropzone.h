@@ -1,29 +1,23 @@
-// Dropzone on an SFTP server, over libssh. One instance owns one SSH session,
-// opened on first use, kept across calls and opened again after a drop; it
-// serves one thread at a time (the daemon keeps one per worker and
-// connection). Never reads ~/.ssh/config or the system ssh configuration,
-// never accepts a host key it cannot verify, and no call blocks longer than
-// the operation timeout (see SocketDeadlines).
+// Dropzone on an SFTP server, over libssh. One instance owns one SSH session
+// (see SftpSession), opened on first use, kept across calls and opened again
+// after a drop; it serves one thread at a time (the daemon keeps one per
+// worker and connection). No call blocks longer than the operation timeout
+// (see SocketDeadlines).
 #pragma once
 
-#include <chrono>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "adapters/sftp/sftp_session.h"
 #include "domain/connection_settings.h"
 #include "ports/dropzone.h"
 
 namespace exportd {
 
+class SftpCall;
 class SocketDeadlines;
-
-struct SftpOptions {
-  // The daemon's known_hosts, used when the settings pin no host key.
-  std::string known_hosts_path;
-  std::chrono::seconds operation_timeout{30};
-};
 
 class SftpDropzone : public Dropzone {
  public:
@@ -36,9 +30,10 @@ class SftpDropzone : public Dropzone {
 
   WriteResult write_file(const std::string& directory, const std::string& name,
                          std::string_view bytes, WriteOptions options) override;
-  // SFTP has no directory flush; the file itself was flushed before the
-  // rename where the server offers fsync@openssh.com.
+  // SFTP has no directory flush (capabilities() says so): nothing to do.
   void sync_directory(const std::string& directory) override;
+  // file_sync: the server of the last session offers fsync@openssh.com.
+  DropzoneCapabilities capabilities() const override;
   std::vector<DirectoryEntry> list_files(const std::string& directory) override;
   std::optional<std::string> read_file(const std::string& directory, const std::string& name,
                                        size_t max_bytes) override;
@@ -51,25 +46,20 @@ class SftpDropzone : public Dropzone {
   void connect();
 
  private:
-  struct Session;
-  class Call;
-
+  // Runs `operation` with a call on the open session (opening one first);
+  // a reused session found lost is replaced and the operation tried once more.
   template <typename Fn>
   auto with_session(Fn&& operation);
-  std::unique_ptr<Session> open_session();
-  void verify_host_key(Session& session);
-  void authenticate(Session& session);
-  void drop_session();
   // Temp files a broken session could not remove, removed on the next one.
-  void remove_orphaned_temp_files(Call& call);
+  void remove_orphaned_temp_files(SftpCall& call);
   // Remembers a file a broken session may have left half written.
   void left_behind(const std::string& path, bool atomic);
-  std::string endpoint() const;
 
   ConnectionSettings settings_;
   SftpOptions options_;
   SocketDeadlines& deadlines_;
-  std::unique_ptr<Session> session_;
+  std::unique_ptr<SftpSession> session_;
+  bool file_sync_ = false;  // as the last session's server said
   std::vector<std::string> orphaned_temp_files_;
   // Final names of direct writes a broken session left incomplete. Removed
   // only by the next write of the same name, while its export is being
