@@ -269,7 +269,11 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
       const auto result = dropzone.write_file(settings->export_path, item.file_name, bytes,
                                               {.atomic = settings->atomic_write, .sync = true});
       health_.succeeded(item.connection_id);
-      directories[settings->export_path] = &dropzone;
+      const DropzoneCapabilities capabilities = dropzone.capabilities();
+      capability_log_.note(item.connection_id, capabilities);
+      if (capabilities.directory_sync) {
+        directories[settings->export_path] = &dropzone;
+      }
       written.push_back({&item,
                          {item.export_id, result.path, sha256_hex(bytes),
                           static_cast<std::int64_t>(bytes.size())},

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/dropzone_capability_log.h"
 #include "domain/retry_policy.h"
 #include "ports/dropzone.h"
 #include "ports/export_queue.h"
@@ -96,6 +97,7 @@ class ExportWorkerPool {
   DropzoneResolver dropzones_;
   ConnectionHealth& health_;
   Metrics& metrics_;
+  DropzoneCapabilityLog capability_log_;
   std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::condition_variable wakeup_;

@@ -1,5 +1,5 @@
 // The process logger routed into a string for a test's lifetime, so a test
-// can read the events the code under test logged.
+// can read the events the code under test logged, from any thread.
 #pragma once
 
 #include <memory>
@@ -14,14 +14,14 @@
 
 namespace exportd::testing {
 
-// Puts the logger's stderr sink back when it goes.
+// Puts the logger's stderr sink back when the test ends.
 class CapturedLog {
  public:
-  explicit CapturedLog(LogFormat format) {
+  explicit CapturedLog(LogFormat format = LogFormat::json) {
     setup_logging(Level::info, format);
     logger_ = spdlog::get("exportd");
     saved_ = logger_->sinks();
-    logger_->sinks() = {std::make_shared<spdlog::sinks::ostream_sink_st>(out_)};
+    logger_->sinks() = {std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)};
     // Applies the format's pattern to the capturing sink too.
     setup_logging(Level::info, format);
   }
@@ -32,6 +32,7 @@ class CapturedLog {
   CapturedLog(const CapturedLog&) = delete;
   CapturedLog& operator=(const CapturedLog&) = delete;
 
+  // Read once the threads that log have stopped.
   std::vector<std::string> lines() const {
     std::vector<std::string> result;
     std::istringstream in(out_.str());

@@ -10,6 +10,7 @@
 #include "domain/connection_settings.h"
 #include "tests/fakes/fake_export_queue.h"
 #include "tests/fakes/fake_metrics.h"
+#include "tests/support/captured_log.h"
 #include "tests/support/process.h"
 
 using namespace exportd;
@@ -52,6 +53,25 @@ struct Pool {
   ExportWorkerPool pool;
 };
 
+// How many logged events carry `message`, each checked to name conn-1.
+int events_about_conn_1(const CapturedLog& log, const std::string& message) {
+  int count = 0;
+  for (const auto& line : log.lines()) {
+    const auto event = nlohmann::json::parse(line);
+    if (event["msg"] == message) {
+      CHECK(event["connection_id"] == "conn-1");
+      ++count;
+    }
+  }
+  return count;
+}
+
+const std::string kNoDirectorySync =
+    "dropzone cannot sync directories; a power cut on the server may lose a renamed file";
+const std::string kNoFileSync =
+    "dropzone cannot sync files; a power cut on the server may leave a delivered file empty or "
+    "cut short";
+
 bool status_is(FakeExportStore& store, const std::string& id, const std::string& status) {
   return store.get(id).status == status;
 }
@@ -79,6 +99,33 @@ TEST_CASE("the pool delivers every export once and flushes each directory per ba
                     [](auto took) { return took > 0s && took < 5s; }));
   const auto doc = nlohmann::json::parse(p.dropzone.files.at("/drop/exports/sales_order_e7.json"));
   CHECK(doc["meta"]["export_id"] == p.store.get("e7").claim.source.export_id);
+}
+
+TEST_CASE("a dropzone that cannot flush directories is never asked to; logged once", "[app]") {
+  CapturedLog log;
+  Pool p({.workers = 2, .batch_size = 3});
+  p.dropzone.supported = {.file_sync = false, .directory_sync = false};
+  for (int i = 0; i < 10; ++i) {
+    p.store.add(export_id(i), kFilesystem);
+  }
+  p.pool.start();
+  REQUIRE(eventually([&] { return p.pool.delivered() == 10; }, 10s));
+  p.pool.stop();
+  CHECK(p.dropzone.directory_syncs == 0);
+  CHECK(events_about_conn_1(log, kNoDirectorySync) == 1);
+  CHECK(events_about_conn_1(log, kNoFileSync) == 1);
+}
+
+TEST_CASE("a dropzone that can flush everything is not logged about", "[app]") {
+  CapturedLog log;
+  Pool p({.workers = 1});
+  p.store.add("e1", kFilesystem);
+  p.pool.start();
+  REQUIRE(eventually([&] { return p.pool.delivered() == 1; }, 5s));
+  p.pool.stop();
+  CHECK(p.dropzone.directory_syncs == 1);
+  CHECK(events_about_conn_1(log, kNoDirectorySync) == 0);
+  CHECK(events_about_conn_1(log, kNoFileSync) == 0);
 }
 
 TEST_CASE("a transient failure is retried with backoff until attempts are exhausted", "[app]") {
