@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "adapters/sftp/sftp_calls.h"
 #include "adapters/sftp/sftp_dropzone.h"
+#include "adapters/sftp/sftp_session.h"
 #include "adapters/sftp/socket_deadlines.h"
 #include "adapters/temp_files.h"
 #include "domain/failure.h"
@@ -340,6 +342,32 @@ TEST_CASE("sftp: sessions leave no descriptors behind", "[sftp]") {
   failure_message([&] { SftpDropzone(refused, options(), deadlines).connect(); },
                   FailureKind::permanent);
   CHECK(open_descriptors() == before);
+}
+
+TEST_CASE("sftp: a listing its caller leaves by an exception closes its handle", "[sftp]") {
+  SocketDeadlines deadlines;
+  const auto dir = server().user_dir("abandoned-listing");
+  const auto session = SftpSession::open(server().settings(), options(), deadlines);
+  const auto before = server().session_descriptors();
+  for (int i = 0; i < 50; ++i) {
+    const SftpCall call(*session);
+    CHECK_THROWS_AS(call.list(dir,
+                              [](const sftp_attributes_struct&) {
+                                throw std::runtime_error("the caller gives up");
+                              }),
+                    std::runtime_error);
+  }
+  // Each directory handle left open would hold a descriptor on the server.
+  CHECK(server().session_descriptors() < before + 10);
+  CHECK(session->connected());
+}
+
+TEST_CASE("sftp: file sync as the server offers it, never directory sync", "[sftp]") {
+  SocketDeadlines deadlines;
+  SftpDropzone dz(server().settings(), options(), deadlines);
+  CHECK_FALSE(dz.capabilities().file_sync);  // not known before the first session
+  dz.connect();
+  CHECK(dz.capabilities() == DropzoneCapabilities{.file_sync = true, .directory_sync = false});
 }
 
 TEST_CASE("sftp: an unreachable server is a transient failure", "[sftp]") {

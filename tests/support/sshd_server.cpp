@@ -176,6 +176,18 @@ void SshdServer::kill_sessions() {
   }
 }
 
+size_t SshdServer::session_descriptors() const {
+  size_t count = 0;
+  for (const pid_t pid : children_of(sshd_->pid())) {
+    std::error_code error;  // a process that just exited has none
+    for (fs::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", error), end;
+         !error && it != end; it.increment(error)) {
+      ++count;
+    }
+  }
+  return count;
+}
+
 std::string SshdServer::host_public_key_line() const {
   std::istringstream line(slurp(dir_ + "/ssh_host_ed25519_key.pub"));
   std::string type, key;

@@ -30,6 +30,9 @@ class SshdServer {
   void thaw();
   // Kills the per-connection session processes; the listener keeps running.
   void kill_sessions();
+  // The descriptors the session processes hold open: every file or
+  // directory handle a client left open on the server holds one.
+  size_t session_descriptors() const;
 
   int port() const { return port_; }
   const std::string& user() const { return user_; }
