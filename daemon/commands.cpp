@@ -34,6 +34,7 @@
 #include "app/secret_box.h"
 #include "app/service_status.h"
 #include "app/service_supervisor.h"
+#include "app/status_report.h"
 #include "domain/connection_settings.h"
 #include "domain/failure.h"
 #include "version.h"
@@ -180,30 +181,7 @@ int connection_test(const DaemonConfig& config, const std::string& org_slug) {
 int status(const DaemonConfig& config, bool json) {
   PgDraftStore drafts(config.database_url);
   const auto report = drafts.status_report();
-  if (json) {
-    std::cout << report.dump() << "\n";
-    return kOk;
-  }
-  std::cout << "exports:";
-  for (const auto& [state, count] : report["exports"].items()) {
-    std::cout << " " << state << " " << count.get<long long>();
-  }
-  std::cout << "\noldest PENDING: "
-            << (report["oldest_pending_age_s"].is_null()
-                    ? std::string("none")
-                    : std::to_string(report["oldest_pending_age_s"].get<long long>()) + " s")
-            << "\nFAILED in the last 24 h: " << report["failed_last_24h"].get<long long>()
-            << "\nconnections:\n";
-  for (const auto& c : report["connections"]) {
-    std::cout << "  " << c["org"].get<std::string>()
-              << (c["active"].get<bool>() ? "" : " (inactive)") << ": last ack poll "
-              << (c["last_ack_poll_at"].is_null() ? std::string("never")
-                                                  : c["last_ack_poll_at"].get<std::string>())
-              << (c["last_ack_poll_error"].is_null()
-                      ? std::string()
-                      : ", failed: " + c["last_ack_poll_error"].get<std::string>())
-              << "\n";
-  }
+  std::cout << (json ? status_report_json(report).dump() + "\n" : status_report_text(report));
   return kOk;
 }
 

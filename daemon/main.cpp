@@ -113,7 +113,9 @@ int main(int argc, char** argv) {
       return cli::approve(config, draft_id, actor);
     }
     if (*push || *retry) {
-      exportd::PushRequest request{.draft_id = draft_id, .from = *push ? "APPROVED" : "ERROR"};
+      exportd::PushRequest request{
+          .draft_id = draft_id,
+          .from = *push ? exportd::DraftStatus::approved : exportd::DraftStatus::error};
       if (!actor.empty()) {
         request.actor = actor;
       }

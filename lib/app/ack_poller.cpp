@@ -148,25 +148,30 @@ AckPollSummary AckPoller::poll_once(AckStore& store, Dropzone& dropzone,
       if (c.record.reason.empty() && static_cast<size_t>(file.size) <= options_.max_file_bytes) {
         bytes = dropzone.read_file(settings.ack_path, file.name, options_.max_file_bytes);
       }
-    } catch (const Failure& e) {
-      if (e.kind() != FailureKind::transient) {
-        // Swapped for a symlink or a special file since the listing: never followed.
+    } catch (const std::exception& e) {
+      // One file's trouble never fails the poll (failure_kind_of). Not
+      // transient: swapped for a symlink or a special file since the listing
+      // (never followed), or unexpected.
+      if (const auto kind = failure_kind_of(e); kind != FailureKind::transient) {
         log_event(Level::warn, "ack file skipped",
-                  {{"connection_id", connection_id}, {"file", file.name}, {"error", e.what()}});
+                  {{"connection_id", connection_id},
+                   {"file", file.name},
+                   {"error", e.what()},
+                   {"category", to_string(kind)}});
       }
       continue;  // gone meanwhile, or unreadable: the next poll sees
     }
     if (!c.record.reason.empty()) {
-      c.record.verdict = "INVALID";
+      c.record.verdict = AckFileVerdict::invalid;
     } else if (!bytes) {
-      c.record.verdict = "TOO_LARGE";
+      c.record.verdict = AckFileVerdict::too_large;
       c.record.reason = "larger than " + std::to_string(options_.max_file_bytes) + " bytes";
     } else {
       c.record.sha256_hex = sha256_hex(*bytes);
       auto parsed = parse_ack_content(name->kind, *bytes);
       c.content = std::move(parsed.content);
       if (!c.content) {
-        c.record.verdict = "INVALID";
+        c.record.verdict = AckFileVerdict::invalid;
         c.record.reason = parsed.problem;
       }
     }
@@ -208,19 +213,20 @@ AckPollSummary AckPoller::poll_once(AckStore& store, Dropzone& dropzone,
           ++summary.waiting;
           continue;
         case AckVerdict::apply:
-          record.verdict = c.name.kind == AckKind::ack ? "ACKED" : "REJECTED";
+          record.verdict =
+              c.name.kind == AckKind::ack ? AckFileVerdict::acked : AckFileVerdict::rejected;
           record.content = std::move(c.content);
           break;
         case AckVerdict::repeat:
-          record.verdict = "REPEAT";
+          record.verdict = AckFileVerdict::repeat;
           break;
         case AckVerdict::contradiction:
-          record.verdict = "CONTRADICTION";
-          record.reason = "the export is already " + target->status;
+          record.verdict = AckFileVerdict::contradiction;
+          record.reason = "the export is already " + std::string(to_string(target->status));
           record.disposition = AckDisposition::error;
           break;
         case AckVerdict::no_export:
-          record.verdict = "NO_EXPORT";
+          record.verdict = AckFileVerdict::no_export;
           record.reason = "no export of this connection matches '" + c.name.reference + "'";
           record.disposition = AckDisposition::error;
           break;
@@ -250,7 +256,7 @@ void AckPoller::flush(AckStore& store, Dropzone& dropzone, const std::string& co
   for (size_t i = 0; i < batch.size(); ++i) {
     AckFileRecord& r = batch[i];
     if (!result.refused[i].empty()) {
-      r.verdict = "INVALID";
+      r.verdict = AckFileVerdict::invalid;
       r.reason = result.refused[i];
     }
     if (result.results[i] == RecordResult::stale) {
@@ -268,7 +274,7 @@ void AckPoller::flush(AckStore& store, Dropzone& dropzone, const std::string& co
     const std::string moved_as = move_unique(dropzone, settings.ack_path, r.file_name, to);
     nlohmann::json fields = {{"connection_id", connection_id},
                              {"file", r.file_name},
-                             {"verdict", r.verdict},
+                             {"verdict", to_string(r.verdict)},
                              {"moved_to", to + "/" + moved_as}};
     if (r.export_id) {
       fields["export_id"] = *r.export_id;
@@ -310,7 +316,7 @@ bool AckPoller::poll_connection(int index, AckStore& store, const AckConnection&
   const std::string& id = connection.connection_id;
   ConnectionSettings settings;
   try {
-    settings = parse_connection_settings(connection.config);
+    settings = settings_.get(id, connection.config);
   } catch (const Failure& e) {
     store.record_poll(id, e.what());
     return false;
@@ -329,7 +335,9 @@ bool AckPoller::poll_connection(int index, AckStore& store, const AckConnection&
     succeeded = true;
     store.record_poll(id, "");
   } catch (const std::exception& e) {
-    log_event(Level::warn, "ack poll failed", {{"connection_id", id}, {"error", e.what()}});
+    log_event(
+        Level::warn, "ack poll failed",
+        {{"connection_id", id}, {"error", e.what()}, {"category", to_string(failure_kind_of(e))}});
     try {
       store.record_poll(id, e.what());
     } catch (const std::exception&) {
@@ -400,7 +408,10 @@ void AckPoller::run_thread(int index) {
       changed_.notify_all();
       backoff = std::chrono::milliseconds(200);
     } catch (const std::exception& e) {
-      log_event(Level::warn, "ack poller cannot reach the database", {{"error", e.what()}});
+      // Whatever its kind, a thread that lost its round starts again with a
+      // new connection after a pause: it must never end while the daemon runs.
+      log_event(Level::warn, "ack poller cannot reach the database",
+                {{"error", e.what()}, {"category", to_string(failure_kind_of(e))}});
       store.reset();
       std::unique_lock lock(mutex_);
       changed_.wait_for(lock, backoff, [&] { return stopping_.load(); });

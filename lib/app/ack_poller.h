@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/connection_settings_cache.h"
 #include "app/dropzone_cache.h"
 #include "ports/ack_store.h"
 #include "ports/dropzone.h"
@@ -92,6 +93,7 @@ class AckPoller {
   StoreFactory stores_;
   DropzoneCache& dropzones_;
   Metrics& metrics_;
+  ConnectionSettingsCache settings_;
   std::vector<std::thread> threads_;
   std::mutex mutex_;  // guards schedule_, refreshed_, stopping_ waits
   std::condition_variable changed_;

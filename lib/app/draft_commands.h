@@ -15,7 +15,7 @@ namespace exportd {
 
 struct PushRequest {
   std::string draft_id;
-  std::string from;  // "APPROVED" for push, "ERROR" for retry
+  DraftStatus from = DraftStatus::approved;  // approved for push, error for retry
   std::optional<std::string> actor;
   std::optional<std::string> idempotency_key;
 };

@@ -45,11 +45,6 @@ RetryPolicy policy_for(const RetryPolicy& base, const ConnectionSettings* settin
   return policy;
 }
 
-bool is_permanent(const std::exception& error) {
-  const auto* failure = dynamic_cast<const Failure*>(&error);
-  return failure != nullptr && failure->kind() == FailureKind::permanent;
-}
-
 struct Written {
   const ClaimedExport* item;
   DeliveryRecord record;
@@ -259,7 +254,7 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
       if (!item.connection_config) {
         throw Failure(FailureKind::permanent, "the export's connection is missing or inactive");
       }
-      settings = parse_connection_settings(*item.connection_config);
+      settings = settings_.get(item.connection_id, *item.connection_config);
       Dropzone& dropzone = dropzones_(worker, item, *settings);
       const ExportDocument document = build_export_document(item.source, options_.exporter);
       if (const auto violation = check_export_document(document.json)) {
@@ -280,8 +275,9 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
                          result.already_present,
                          settings->export_path,
                          started});
-    } catch (const Failure& e) {
-      if (e.kind() == FailureKind::unavailable) {
+    } catch (const std::exception& e) {
+      const FailureKind kind = failure_kind_of(e);
+      if (kind == FailureKind::unavailable) {
         // Fixed by an operator, not by trying again: the connection pauses
         // and the export waits for it with its attempt given back.
         const auto until = health_.unavailable(item.connection_id, e.what());
@@ -289,18 +285,12 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
         continue;
       }
       // Only transient failures say the connection itself is in trouble.
-      if (e.kind() == FailureKind::transient) {
+      if (kind == FailureKind::transient) {
         health_.failed(item.connection_id, e.what());
       } else {
         health_.succeeded(item.connection_id);
       }
-      record_failure(queue, item, e, e.kind() != FailureKind::transient,
-                     policy_for(retry, settings ? &*settings : nullptr), started);
-    } catch (const std::exception& e) {
-      // A document that cannot be built (bad data in a row) will not get better.
-      health_.succeeded(item.connection_id);
-      record_failure(queue, item, e, true, policy_for(retry, settings ? &*settings : nullptr),
-                     started);
+      record_failure(queue, item, e, policy_for(retry, settings ? &*settings : nullptr), started);
     }
   }
 
@@ -321,7 +311,7 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
     if (unsynced.contains(w.directory)) {
       const Failure flush_failed(FailureKind::transient,
                                  "cannot flush directory '" + w.directory + "'");
-      record_failure(queue, *w.item, flush_failed, false, retry, w.started);
+      record_failure(queue, *w.item, flush_failed, retry, w.started);
       continue;
     }
     records.push_back(w.record);
@@ -335,7 +325,7 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
   try {
     lost = queue.record_sent(records);
   } catch (const std::exception& e) {
-    if (!is_permanent(e)) {
+    if (failure_kind_of(e) == FailureKind::transient) {
       // The files are there; the lease lapses and a later attempt finds them
       // present and records them then. Nothing is written twice.
       log_event(Level::warn, "cannot record deliveries",
@@ -351,11 +341,10 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
         lost.insert(lost.end(), lost_alone.begin(), lost_alone.end());
       } catch (const std::exception& refusal) {
         unrecorded.insert(w->item->export_id);
-        if (is_permanent(refusal)) {
-          const Failure refused(
-              FailureKind::permanent,
-              "cannot record the delivery of '" + w->record.dropzone_path + "': " + refusal.what());
-          record_failure(queue, *w->item, refused, true, retry, w->started);
+        if (const auto kind = failure_kind_of(refusal); kind != FailureKind::transient) {
+          const Failure refused(kind, "cannot record the delivery of '" + w->record.dropzone_path +
+                                          "': " + refusal.what());
+          record_failure(queue, *w->item, refused, retry, w->started);
         }
       }
     }
@@ -396,21 +385,22 @@ void ExportWorkerPool::postpone(ExportQueue& queue, const ClaimedExport& item,
 }
 
 void ExportWorkerPool::record_failure(ExportQueue& queue, const ClaimedExport& item,
-                                      const std::exception& error, bool permanent,
-                                      const RetryPolicy& policy, Clock::time_point started) {
+                                      const std::exception& error, const RetryPolicy& policy,
+                                      Clock::time_point started) {
   thread_local std::mt19937_64 random{std::random_device{}()};
-  const bool give_up = permanent || attempts_exhausted(policy, item.attempts);
-  FailureRecord record{item.export_id,
-                       {{"error", error.what()},
-                        {"category", permanent ? "permanent" : "transient"},
-                        {"attempt", item.attempts}},
-                       std::nullopt};
+  const FailureKind kind = failure_kind_of(error);
+  // Only a transient failure is worth another attempt.
+  const bool give_up = kind != FailureKind::transient || attempts_exhausted(policy, item.attempts);
+  FailureRecord record{
+      item.export_id,
+      {{"error", error.what()}, {"category", to_string(kind)}, {"attempt", item.attempts}},
+      std::nullopt};
   if (!give_up) {
     record.retry_after = retry_delay(policy, item.attempts, random);
   }
   auto fields = export_fields(item);
   fields["error"] = error.what();
-  fields["category"] = permanent ? "permanent" : "transient";
+  fields["category"] = to_string(kind);
   if (const auto* failure = dynamic_cast<const Failure*>(&error)) {
     record.error.update(failure->details());
     fields.update(failure->details());

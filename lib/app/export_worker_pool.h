@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "app/dropzone_capability_log.h"
+#include "app/connection_settings_cache.h"
 #include "domain/retry_policy.h"
 #include "ports/dropzone.h"
 #include "ports/export_queue.h"
@@ -85,9 +86,10 @@ class ExportWorkerPool {
   void track_leases(const std::vector<ClaimedExport>& batch, bool claimed);
   void deliver_batch(int worker, ExportQueue& queue, std::vector<ClaimedExport>& batch);
   void postpone(ExportQueue& queue, const ClaimedExport& item, std::chrono::milliseconds delay);
+  // The error's kind (failure_kind_of) goes to error_json and the log as the
+  // category; anything but transient gives up at once.
   void record_failure(ExportQueue& queue, const ClaimedExport& item, const std::exception& error,
-                      bool permanent, const RetryPolicy& policy,
-                      std::chrono::steady_clock::time_point started);
+                      const RetryPolicy& policy, std::chrono::steady_clock::time_point started);
   void wait_for_work(int index, std::uint64_t seen_generation, std::chrono::milliseconds timeout);
   void beat(int index);
   void sleep_unless_stopped(std::chrono::milliseconds duration);
@@ -98,6 +100,7 @@ class ExportWorkerPool {
   ConnectionHealth& health_;
   Metrics& metrics_;
   DropzoneCapabilityLog capability_log_;
+  ConnectionSettingsCache settings_;
   std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::condition_variable wakeup_;

@@ -171,18 +171,17 @@ AckParse parse_ack_content(AckKind named, std::string_view bytes) {
   return {AckContent{kind, "", json}, ""};
 }
 
-AckVerdict decide_ack(AckKind kind, const std::optional<std::string>& export_status) {
+AckVerdict decide_ack(AckKind kind, std::optional<ExportStatus> export_status) {
   if (!export_status) {
     return AckVerdict::no_export;
   }
-  const std::string& status = *export_status;
-  if (status == "PENDING") {
+  if (*export_status == ExportStatus::pending) {
     return AckVerdict::wait;
   }
-  if (status == "SENT") {
+  if (*export_status == ExportStatus::sent) {
     return AckVerdict::apply;
   }
-  const bool same = (status == "ACKED") == (kind == AckKind::ack);
+  const bool same = (*export_status == ExportStatus::acked) == (kind == AckKind::ack);
   return same ? AckVerdict::repeat : AckVerdict::contradiction;
 }
 
@@ -200,6 +199,26 @@ const char* to_string(AckVerdict verdict) {
       return "no_export";
   }
   return "no_export";
+}
+
+const char* to_string(AckFileVerdict verdict) {
+  switch (verdict) {
+    case AckFileVerdict::acked:
+      return "ACKED";
+    case AckFileVerdict::rejected:
+      return "REJECTED";
+    case AckFileVerdict::repeat:
+      return "REPEAT";
+    case AckFileVerdict::contradiction:
+      return "CONTRADICTION";
+    case AckFileVerdict::no_export:
+      return "NO_EXPORT";
+    case AckFileVerdict::invalid:
+      return "INVALID";
+    case AckFileVerdict::too_large:
+      return "TOO_LARGE";
+  }
+  return "INVALID";
 }
 
 }  // namespace exportd

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "domain/status.h"
+
 namespace exportd {
 
 enum class AckKind { ack, error };
@@ -55,8 +57,23 @@ enum class AckVerdict {
 };
 
 // `export_status` is nullopt when no export matches.
-AckVerdict decide_ack(AckKind kind, const std::optional<std::string>& export_status);
+AckVerdict decide_ack(AckKind kind, std::optional<ExportStatus> export_status);
 
 const char* to_string(AckVerdict verdict);
+
+// The verdict recorded with a handled file (exportd_ack_files.verdict).
+enum class AckFileVerdict {
+  acked,          // an ack applied: the export is ACKED
+  rejected,       // an error file applied: the export is FAILED
+  repeat,         // the export was already where the answer leads
+  contradiction,  // the export is final in the other state
+  no_export,      // no export of the connection matches
+  invalid,        // not a valid answer, or one the database cannot store
+  too_large,      // over [ack] max_file_bytes: not read
+};
+
+// As stored and counted: "ACKED", "REJECTED", "REPEAT", "CONTRADICTION",
+// "NO_EXPORT", "INVALID", "TOO_LARGE".
+const char* to_string(AckFileVerdict verdict);
 
 }  // namespace exportd

@@ -37,4 +37,16 @@ class Failure : public std::runtime_error {
   std::shared_ptr<const nlohmann::json> details_;  // shared: copying an exception must not throw
 };
 
+// The kind of any exception a caller caught: a Failure's own kind, else the
+// one policy for the unexpected. Adapters turn every error of their technology
+// into a Failure, so anything else (a json error, a broken invariant) is a bug
+// or data the code does not handle, and the same input meets it again: it is
+// permanent for the unit of work that met it. The export being built, written
+// or recorded is FAILED instead of retried until its attempts run out; an ack
+// file whose read fails so is skipped while the rest of its poll goes on (a
+// poll that fails altogether backs off like any other, since an ack directory
+// has no final state to give up into). Running out of memory says nothing
+// about the input, so std::bad_alloc is transient.
+FailureKind failure_kind_of(const std::exception& error);
+
 }  // namespace exportd

@@ -3,39 +3,7 @@
 #include <array>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
-#include "domain/failure.h"
-
 namespace exportd {
-
-Failure::Failure(FailureKind kind, const std::string& message)
-    : Failure(kind, message, nlohmann::json::object()) {}
-
-Failure::Failure(FailureKind kind, const std::string& message, nlohmann::json details)
-    : std::runtime_error(message),
-      kind_(kind),
-      details_(std::make_shared<const nlohmann::json>(std::move(details))) {}
-
-const nlohmann::json& Failure::details() const {
-  return *details_;
-}
-
-const char* to_string(FailureKind kind) {
-  switch (kind) {
-    case FailureKind::transient:
-      return "transient";
-    case FailureKind::unavailable:
-      return "unavailable";
-    case FailureKind::permanent:
-      return "permanent";
-    case FailureKind::refused:
-      return "refused";
-    case FailureKind::bad_config:
-      return "bad_config";
-  }
-  return "unknown";
-}
 
 namespace {
 

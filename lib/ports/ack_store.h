@@ -7,22 +7,21 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "domain/ack_file.h"
+#include "domain/status.h"
 
 namespace exportd {
 
 struct AckConnection {
   std::string connection_id;
-  nlohmann::json config;
+  std::string config;  // erp_connections.config as stored (JSON text)
   std::string sealed_secret;
 };
 
 // The export an answer refers to.
 struct AckTarget {
   std::string export_id;
-  std::string status;  // PENDING, SENT, ACKED, FAILED
+  ExportStatus status;
 };
 
 enum class AckDisposition { processed, error };
@@ -33,7 +32,7 @@ struct AckFileRecord {
   std::string file_name;
   std::int64_t byte_size = 0;
   std::string sha256_hex;
-  std::string verdict;  // ACKED, REJECTED, REPEAT, CONTRADICTION, NO_EXPORT, INVALID, TOO_LARGE
+  AckFileVerdict verdict = AckFileVerdict::invalid;
   std::string reason;
   std::optional<std::string> export_id;
   AckDisposition disposition = AckDisposition::processed;

@@ -7,9 +7,26 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "domain/status.h"
+#include "ports/queue_stats.h"
 
 namespace exportd {
+
+// One connection's line in `status`.
+struct ConnectionReport {
+  std::string org;  // the org's slug
+  std::string connection_id;
+  bool active = false;
+  std::optional<std::string> last_ack_poll_at;     // RFC 3339 UTC; nullopt: never polled
+  std::optional<std::string> last_ack_poll_error;  // nullopt: the last poll worked
+};
+
+// The figures of `status`.
+struct StatusReport {
+  QueueSnapshot queue;
+  long long failed_last_24h = 0;
+  std::vector<ConnectionReport> connections;  // by org slug
+};
 
 class DraftStore {
  public:
@@ -24,12 +41,12 @@ class DraftStore {
   // PENDING export for the org's active connection, audit
   // DRAFT_PUSH_REQUESTED. Returns the export id. Throws Failure(refused) when
   // the draft is not in `from` or its org has no active connection.
-  virtual std::string enqueue(const std::string& draft_id, const std::string& from,
+  virtual std::string enqueue(const std::string& draft_id, DraftStatus from,
                               const std::optional<std::string>& actor) = 0;
 
   // The figures of `status`: exports per status, the oldest PENDING age,
   // FAILED in the last 24 h, each connection's last ack poll.
-  virtual nlohmann::ordered_json status_report() = 0;
+  virtual StatusReport status_report() = 0;
 };
 
 }  // namespace exportd

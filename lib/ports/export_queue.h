@@ -23,8 +23,10 @@ struct ClaimedExport {
   std::string file_name;    // fixed at the first attempt
   std::string lease_owner;  // who holds the lease (the claiming queue)
   int attempts = 0;         // including this one
-  // The connection row; nullopt when missing or inactive (a permanent failure).
-  std::optional<nlohmann::json> connection_config;
+  // erp_connections.config as stored (JSON text); nullopt when the connection
+  // is missing or inactive (a permanent failure). Parsed by the app, once per
+  // change (ConnectionSettingsCache).
+  std::optional<std::string> connection_config;
   // erp_connections.secret as stored (sealed); empty when there is none.
   std::string connection_secret;
   ExportSource source;

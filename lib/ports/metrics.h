@@ -6,6 +6,7 @@
 #include <chrono>
 #include <string>
 
+#include "domain/ack_file.h"
 #include "domain/circuit_breaker.h"
 
 namespace exportd {
@@ -34,9 +35,8 @@ class Metrics {
 
   // One delivery attempt, from the start of its write to its outcome.
   virtual void delivery_finished(DeliveryOutcome outcome, std::chrono::duration<double> took) = 0;
-  // One ack file recorded, by the verdict stored with it (ACKED, REJECTED,
-  // REPEAT, CONTRADICTION, NO_EXPORT, INVALID, TOO_LARGE).
-  virtual void ack_file_recorded(const std::string& verdict) = 0;
+  // One ack file recorded, by the verdict stored with it.
+  virtual void ack_file_recorded(AckFileVerdict verdict) = 0;
   // A connection's breaker as it is now; said when it changes.
   virtual void connection_health(const std::string& connection_id, CircuitBreaker::State state,
                                  int consecutive_failures) = 0;

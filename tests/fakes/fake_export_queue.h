@@ -40,7 +40,7 @@ class FakeExportStore {
     e.claim.draft_order_id = "d-" + id;
     e.claim.connection_id = "conn-1";
     e.claim.file_name = "sales_order_" + id + ".json";
-    e.claim.connection_config = std::move(connection_config);
+    e.claim.connection_config = connection_config.dump();
     // The document must keep the export contract, whose ids are UUIDs.
     const auto uuid = [n = exports.size()](const char* group) {
       char text[37];

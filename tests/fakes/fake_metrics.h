@@ -24,9 +24,9 @@ class FakeMetrics final : public Metrics {
     ++deliveries_[outcome];
     durations_.push_back(took);
   }
-  void ack_file_recorded(const std::string& verdict) override {
+  void ack_file_recorded(AckFileVerdict verdict) override {
     std::lock_guard lock(mutex_);
-    ++ack_files_[verdict];
+    ++ack_files_[to_string(verdict)];
   }
   void connection_health(const std::string& connection_id, CircuitBreaker::State state,
                          int consecutive_failures) override {

@@ -28,8 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                          parsed.content->erp_order_id.find('\0') != std::string::npos)) {
     __builtin_trap();
   }
-  for (const char* status : {"PENDING", "SENT", "ACKED", "FAILED"}) {
-    decide_ack(kind, std::string(status));
+  for (const auto status : kExportStatuses) {
+    decide_ack(kind, status);
   }
   return 0;
 }

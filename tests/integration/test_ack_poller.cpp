@@ -380,7 +380,7 @@ TEST_CASE("ack store: a record the database refuses does not roll back the rest 
     AckFileRecord r{.file_name = "ack_" + rig.stem(ids[i]) + ".json",
                     .byte_size = 10,
                     .sha256_hex = std::string(64, 'a'),
-                    .verdict = "ACKED",
+                    .verdict = AckFileVerdict::acked,
                     .export_id = ids[i]};
     // The parser refuses this; a store must survive what slips through anyway.
     r.content = AckContent{AckKind::ack, i == 1 ? std::string("SO\0x", 4) : "SO-1", nullptr};

@@ -54,7 +54,8 @@ TEST_CASE("push: concurrent pushes of one draft create one export", "[drafts]") 
     pushers.emplace_back([&] {
       PgDraftStore own(f.url);
       try {
-        push_draft(own, nullptr, {.draft_id = id, .from = "APPROVED", .actor = kActor}, 60s);
+        push_draft(own, nullptr, {.draft_id = id, .from = DraftStatus::approved, .actor = kActor},
+                   60s);
         ++created;
       } catch (const Failure& e) {
         if (e.kind() == FailureKind::refused) {
@@ -82,7 +83,8 @@ TEST_CASE("push is refused without an active connection; retry keeps the failed 
               " VALUES ('" +
                   f.org.org_id + "', '" + f.org.connection_id + "', '" + failed +
                   "', 'FAILED') RETURNING 1");
-  const auto result = push_draft(f.drafts, nullptr, {.draft_id = failed, .from = "ERROR"}, 60s);
+  const auto result =
+      push_draft(f.drafts, nullptr, {.draft_id = failed, .from = DraftStatus::error}, 60s);
   CHECK(f.count("SELECT count(*) FROM erp_exports WHERE draft_order_id = '" + failed + "'") == "2");
   CHECK(f.count("SELECT status FROM erp_exports WHERE id = '" + result.export_id + "'") ==
         "PENDING");
@@ -90,7 +92,7 @@ TEST_CASE("push is refused without an active connection; retry keeps the failed 
   query_value(f.url, "UPDATE erp_connections SET is_active = false RETURNING 1");
   const auto approved = f.draft("APPROVED");
   CHECK(kind_of([&] {
-          push_draft(f.drafts, nullptr, {.draft_id = approved, .from = "APPROVED"}, 60s);
+          push_draft(f.drafts, nullptr, {.draft_id = approved, .from = DraftStatus::approved}, 60s);
         }) == FailureKind::refused);
   CHECK(f.count("SELECT status FROM draft_orders WHERE id = '" + approved + "'") == "APPROVED");
 }
@@ -101,7 +103,7 @@ TEST_CASE("idempotency keys in redis: the same key, the same export; redis down 
   RedisServer redis;
   RedisIdempotencyStore store(redis.url());
   const auto id = f.draft("APPROVED");
-  const PushRequest request{.draft_id = id, .from = "APPROVED", .idempotency_key = "k1"};
+  const PushRequest request{.draft_id = id, .from = DraftStatus::approved, .idempotency_key = "k1"};
 
   const auto first = push_draft(f.drafts, &store, request, 86400s);
   const auto again = push_draft(f.drafts, &store, request, 86400s);
@@ -116,8 +118,9 @@ TEST_CASE("idempotency keys in redis: the same key, the same export; redis down 
   CHECK(kind_of([&] { store.get("x"); }) == FailureKind::transient);
   CHECK(kind_of([&] { push_draft(f.drafts, &store, request, 86400s); }) == FailureKind::refused);
   const auto other = f.draft("APPROVED");
-  const auto without_redis = push_draft(
-      f.drafts, &store, {.draft_id = other, .from = "APPROVED", .idempotency_key = "k1"}, 60s);
+  const auto without_redis =
+      push_draft(f.drafts, &store,
+                 {.draft_id = other, .from = DraftStatus::approved, .idempotency_key = "k1"}, 60s);
   CHECK_FALSE(without_redis.repeated);
 
   // Redis back, empty: the state rule still holds the line.
@@ -135,11 +138,14 @@ TEST_CASE("status: queue depth, oldest PENDING, recent failures, ack polls", "[d
               "UPDATE erp_connections SET last_ack_poll_at = now(),"
               " last_ack_poll_error = 'cannot list' RETURNING 1");
   const auto report = f.drafts.status_report();
-  CHECK(report["exports"]["PENDING"] == 3);
-  CHECK(report["exports"]["ACKED"] == 0);
-  CHECK(report["oldest_pending_age_s"].get<long long>() >= 90);
-  CHECK(report["failed_last_24h"] == 0);
-  REQUIRE(report["connections"].size() == 1);
-  CHECK(report["connections"][0]["org"] == "acme");
-  CHECK(report["connections"][0]["last_ack_poll_error"] == "cannot list");
+  CHECK(report.queue.exports_by_status.at(ExportStatus::pending) == 3);
+  CHECK(report.queue.exports_by_status.at(ExportStatus::acked) == 0);
+  REQUIRE(report.queue.oldest_pending_age);
+  CHECK(*report.queue.oldest_pending_age >= 90s);
+  CHECK(report.failed_last_24h == 0);
+  REQUIRE(report.connections.size() == 1);
+  CHECK(report.connections[0].org == "acme");
+  CHECK(report.connections[0].active);
+  CHECK(report.connections[0].last_ack_poll_at);
+  CHECK(report.connections[0].last_ack_poll_error == "cannot list");
 }

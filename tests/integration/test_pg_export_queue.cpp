@@ -80,7 +80,7 @@ TEST_CASE("claim leases due exports, counts the attempt and fixes the file name 
     REQUIRE(c.source.customer.has_value());
     CHECK(c.source.customer->name == "ACME \"Quoted\" GmbH");
     REQUIRE(c.connection_config.has_value());
-    CHECK((*c.connection_config)["mode"] == "filesystem");
+    CHECK(nlohmann::json::parse(*c.connection_config)["mode"] == "filesystem");
   }
   // Leased: a second worker gets nothing.
   PgExportQueue other(f.url, "worker-b");

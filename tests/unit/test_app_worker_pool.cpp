@@ -165,6 +165,29 @@ TEST_CASE("a permanent failure gives up at once", "[app]") {
   CHECK(p.metrics.deliveries(DeliveryOutcome::failed) == 1);
 }
 
+TEST_CASE("each kind of failure that gives up is recorded under its own category", "[app]") {
+  for (const auto kind : {FailureKind::permanent, FailureKind::refused, FailureKind::bad_config}) {
+    Pool p({.workers = 1});
+    p.store.add("e1", kFilesystem);
+    p.dropzone.write_failure = kind;
+    p.pool.start();
+    REQUIRE(eventually([&] { return status_is(p.store, "e1", "FAILED"); }, 5s));
+    CHECK(p.store.get("e1").attempts == 1);
+    CHECK(p.store.get("e1").error["category"] == to_string(kind));
+  }
+}
+
+TEST_CASE("an unexpected exception fails the export at once, as a permanent failure", "[app]") {
+  Pool p({.workers = 1});
+  p.store.add("e1", kFilesystem);
+  p.dropzone.before_write = [] { throw std::logic_error("unexpected"); };
+  p.pool.start();
+  REQUIRE(eventually([&] { return status_is(p.store, "e1", "FAILED"); }, 5s));
+  CHECK(p.store.get("e1").attempts == 1);
+  CHECK(p.store.get("e1").error["category"] == "permanent");
+  CHECK(p.store.get("e1").error["error"] == "unexpected");
+}
+
 TEST_CASE("invalid connection settings or a missing connection are permanent", "[app]") {
   Pool p({.workers = 1});
   p.store.add("bad", {{"mode", "ftp"}, {"export_path", "/x"}, {"ack_path", "/y"}});

@@ -177,23 +177,23 @@ TEST_CASE("ack contents: hostile bytes are refused with a reason, never thrown",
 TEST_CASE("ack verdicts for every export state", "[ack]") {
   struct Row {
     AckKind kind;
-    std::optional<std::string> status;
+    std::optional<ExportStatus> status;
     AckVerdict verdict;
   };
   const Row rows[] = {
-      {AckKind::ack, "SENT", AckVerdict::apply},
-      {AckKind::error, "SENT", AckVerdict::apply},
-      {AckKind::ack, "ACKED", AckVerdict::repeat},
-      {AckKind::error, "FAILED", AckVerdict::repeat},
-      {AckKind::error, "ACKED", AckVerdict::contradiction},
-      {AckKind::ack, "FAILED", AckVerdict::contradiction},
-      {AckKind::ack, "PENDING", AckVerdict::wait},
-      {AckKind::error, "PENDING", AckVerdict::wait},
+      {AckKind::ack, ExportStatus::sent, AckVerdict::apply},
+      {AckKind::error, ExportStatus::sent, AckVerdict::apply},
+      {AckKind::ack, ExportStatus::acked, AckVerdict::repeat},
+      {AckKind::error, ExportStatus::failed, AckVerdict::repeat},
+      {AckKind::error, ExportStatus::acked, AckVerdict::contradiction},
+      {AckKind::ack, ExportStatus::failed, AckVerdict::contradiction},
+      {AckKind::ack, ExportStatus::pending, AckVerdict::wait},
+      {AckKind::error, ExportStatus::pending, AckVerdict::wait},
       {AckKind::ack, std::nullopt, AckVerdict::no_export},
       {AckKind::error, std::nullopt, AckVerdict::no_export},
   };
   for (const auto& row : rows) {
-    INFO(row.status.value_or("none"));
+    INFO((row.status ? to_string(*row.status) : "none"));
     CHECK(to_string(decide_ack(row.kind, row.status)) == std::string(to_string(row.verdict)));
   }
 }

@@ -1,6 +1,10 @@
 // File names, retry policy, state machines and connection settings.
 #include <catch2/catch.hpp>
+#include <new>
 #include <set>
+#include <tuple>
+
+#include <nlohmann/json.hpp>
 
 #include "domain/connection_settings.h"
 #include "domain/failure.h"
@@ -68,6 +72,23 @@ TEST_CASE("draft and export transitions allow exactly the spec's edges", "[domai
     CHECK(parse_export_status(to_string(from)) == from);
   }
   CHECK_FALSE(parse_draft_status("pushed").has_value());
+}
+
+TEST_CASE("a Failure keeps its kind; anything unexpected is permanent, no memory transient",
+          "[domain]") {
+  for (const auto kind : {FailureKind::transient, FailureKind::unavailable, FailureKind::permanent,
+                          FailureKind::refused, FailureKind::bad_config}) {
+    CHECK(failure_kind_of(Failure(kind, "x")) == kind);
+  }
+  CHECK(failure_kind_of(std::logic_error("a bug")) == FailureKind::permanent);
+  CHECK(failure_kind_of(std::runtime_error("bad data")) == FailureKind::permanent);
+  try {
+    std::ignore = nlohmann::json::parse("{");
+    FAIL("parsed");
+  } catch (const nlohmann::json::exception& e) {
+    CHECK(failure_kind_of(e) == FailureKind::permanent);
+  }
+  CHECK(failure_kind_of(std::bad_alloc()) == FailureKind::transient);
 }
 
 TEST_CASE("connection settings: both modes parse, mistakes are permanent and named", "[domain]") {

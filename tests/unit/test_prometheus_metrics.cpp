@@ -45,9 +45,9 @@ TEST_CASE("metrics: deliveries by outcome, with their durations in seconds", "[m
 TEST_CASE("metrics: ack files by verdict", "[metrics]") {
   FixedQueueStats queue;
   PrometheusMetrics metrics(queue, "1");
-  metrics.ack_file_recorded("ACKED");
-  metrics.ack_file_recorded("ACKED");
-  metrics.ack_file_recorded("INVALID");
+  metrics.ack_file_recorded(AckFileVerdict::acked);
+  metrics.ack_file_recorded(AckFileVerdict::acked);
+  metrics.ack_file_recorded(AckFileVerdict::invalid);
   const auto text = metrics.scrape();
   CHECK_THAT(text, Catch::Contains("orderflow_exportd_ack_files_total{verdict=\"ACKED\"} 2\n"));
   CHECK_THAT(text, Catch::Contains("orderflow_exportd_ack_files_total{verdict=\"INVALID\"} 1\n"));

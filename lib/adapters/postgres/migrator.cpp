@@ -50,7 +50,7 @@ std::vector<std::string> apply_migrations(const std::string& database_url,
         " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
     std::set<std::string> done;
     for (const auto& row : tx.exec("SELECT name FROM exportd_schema_migrations")) {
-      done.insert(row[0].as<std::string>());
+      done.insert(row["name"].as<std::string>());
     }
     for (const auto& file : files) {
       const std::string name = file.filename().string();

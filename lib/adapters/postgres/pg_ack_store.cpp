@@ -18,6 +18,16 @@ namespace {
 // Advisory lock class for "one ack poller per connection".
 constexpr int kAckPollLock = 7341;
 
+// The export of a row with its `id` and `status`.
+AckTarget target(const pqxx::row& row) {
+  const auto text = row["status"].as<std::string>();
+  const auto status = parse_export_status(text);
+  if (!status) {
+    throw Failure(FailureKind::permanent, "unknown export status '" + text + "'");
+  }
+  return {row["id"].as<std::string>(), *status};
+}
+
 const char* disposition_name(AckDisposition d) {
   return d == AckDisposition::processed ? "processed" : "error";
 }
@@ -47,10 +57,11 @@ void record_items(pqxx::work& tx, const std::string& connection_id,
            "  JOIN exportd_ack_files a ON a.erp_connection_id = $1"
            "   AND a.file_name = v.file_name AND a.sha256 = v.sha256",
            connection_id, dump(items))) {
-    const auto i = row[0].as<size_t>();
+    const auto i = row["idx"].as<size_t>();
     out.results[i] = RecordResult::seen_before;
-    out.dispositions[i] =
-        row[1].as<std::string>() == "processed" ? AckDisposition::processed : AckDisposition::error;
+    out.dispositions[i] = row["disposition"].as<std::string>() == "processed"
+                              ? AckDisposition::processed
+                              : AckDisposition::error;
   }
   nlohmann::json applies = nlohmann::json::array();
   for (const auto& item : items) {
@@ -71,24 +82,25 @@ void record_items(pqxx::work& tx, const std::string& connection_id,
              "       AS v(idx int, export_id uuid, status text, erp_order_id text,"
              "            error_json jsonb)"
              " WHERE e.id = v.export_id AND e.status = 'SENT'"
-             " RETURNING v.idx, e.org_id, e.draft_order_id, e.id, v.status",
+             " RETURNING v.idx, e.org_id, e.draft_order_id, e.id AS export_id, v.status",
              dump(applies))) {
-      const auto i = row[0].as<size_t>();
+      const auto i = row["idx"].as<size_t>();
       out.results[i] = RecordResult::recorded;
-      const bool acked = row[4].as<std::string>() == "ACKED";
+      const bool acked = row["status"].as<std::string>() == "ACKED";
+      const auto draft_order_id = row["draft_order_id"].as<std::string>();
       if (!acked) {
-        rejected_drafts.push_back(row[2].as<std::string>());
+        rejected_drafts.push_back(draft_order_id);
       }
       nlohmann::json details = {{"file_name", files[i].file_name},
-                                {"draft_order_id", row[2].as<std::string>()}};
+                                {"draft_order_id", draft_order_id}};
       if (acked) {
         details["erp_order_id"] = files[i].content->erp_order_id;
       } else {
         details["error"] = files[i].content->error;
       }
-      audit.push_back({{"org_id", row[1].as<std::string>()},
+      audit.push_back({{"org_id", row["org_id"].as<std::string>()},
                        {"action", acked ? "EXPORT_ACKED" : "EXPORT_REJECTED"},
-                       {"export_id", row[3].as<std::string>()},
+                       {"export_id", row["export_id"].as<std::string>()},
                        {"details", details}});
     }
   }
@@ -181,11 +193,11 @@ std::vector<AckConnection> PgAckStore::active_connections() {
     pqxx::nontransaction tx(c);
     std::vector<AckConnection> out;
     for (const auto& row :
-         tx.exec("SELECT id, config::text, encode(secret, 'hex') FROM erp_connections"
+         tx.exec("SELECT id, config::text AS config, encode(secret, 'hex') AS secret"
+                 "  FROM erp_connections"
                  " WHERE is_active AND connector_type = 'DROPZONE_JSON_V1' ORDER BY id")) {
-      out.push_back({row[0].as<std::string>(),
-                     nlohmann::json::parse(row[1].as<std::string>(), nullptr, false),
-                     row[2].is_null() ? "" : hex_decode(row[2].as<std::string>())});
+      out.push_back({row["id"].as<std::string>(), row["config"].as<std::string>(),
+                     row["secret"].is_null() ? "" : hex_decode(row["secret"].as<std::string>())});
     }
     return out;
   });
@@ -195,8 +207,8 @@ bool PgAckStore::try_claim_connection(const std::string& connection_id) {
   return run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     return tx
-        .exec_params1("SELECT pg_try_advisory_lock($1, hashtext($2))", kAckPollLock,
-                      connection_id)[0]
+        .exec_params1("SELECT pg_try_advisory_lock($1, hashtext($2)) AS claimed", kAckPollLock,
+                      connection_id)["claimed"]
         .as<bool>();
   });
 }
@@ -221,22 +233,23 @@ std::vector<std::optional<AckTarget>> PgAckStore::find_exports(const std::string
     std::map<std::string, AckTarget> by_file, by_draft;
     if (!file_names.empty()) {
       for (const auto& row :
-           tx.exec_params("SELECT file_name, id, status::text FROM erp_exports"
+           tx.exec_params("SELECT file_name, id, status::text AS status FROM erp_exports"
                           " WHERE erp_connection_id = $1 AND file_name = ANY($2::text[])",
                           connection_id, pg_array(file_names))) {
-        by_file[row[0].as<std::string>()] = {row[1].as<std::string>(), row[2].as<std::string>()};
+        by_file[row["file_name"].as<std::string>()] = target(row);
       }
     }
     if (!draft_ids.empty()) {
       for (const auto& row :
-           tx.exec_params("SELECT DISTINCT ON (draft_order_id) lower(draft_order_id::text), id,"
-                          "       status::text"
+           tx.exec_params("SELECT DISTINCT ON (draft_order_id)"
+                          "       lower(draft_order_id::text) AS draft_key, id,"
+                          "       status::text AS status"
                           "  FROM erp_exports"
                           " WHERE erp_connection_id = $1 AND draft_order_id = ANY($2::uuid[])"
                           " ORDER BY draft_order_id, status = 'SENT' DESC, sent_at DESC NULLS LAST,"
                           "          created_at DESC",
                           connection_id, pg_array(draft_ids))) {
-        by_draft[row[0].as<std::string>()] = {row[1].as<std::string>(), row[2].as<std::string>()};
+        by_draft[row["draft_key"].as<std::string>()] = target(row);
       }
     }
     std::vector<std::optional<AckTarget>> out;
@@ -263,7 +276,7 @@ AckStore::BatchResult PgAckStore::record(const std::string& connection_id,
                            {"file_name", f.file_name},
                            {"byte_size", f.byte_size},
                            {"sha256", f.sha256_hex},
-                           {"verdict", f.verdict},
+                           {"verdict", to_string(f.verdict)},
                            {"reason", f.reason},
                            {"export_id", f.export_id ? nlohmann::json(*f.export_id) : nullptr},
                            {"disposition", disposition_name(f.disposition)}};
@@ -297,7 +310,7 @@ AckStore::BatchResult PgAckStore::record(const std::string& connection_id,
         for (const char* key : {"status", "erp_order_id", "error_json"}) {
           invalid.erase(key);
         }
-        invalid["verdict"] = "INVALID";
+        invalid["verdict"] = to_string(AckFileVerdict::invalid);
         invalid["reason"] = out.refused[i];
         invalid["disposition"] = disposition_name(AckDisposition::error);
         out.dispositions[i] = AckDisposition::error;

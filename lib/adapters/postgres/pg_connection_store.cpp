@@ -13,8 +13,9 @@ namespace exportd {
 namespace {
 
 StoredConnection from_row(const pqxx::row& row) {
-  return {row[0].as<std::string>(), nlohmann::json::parse(row[1].as<std::string>()),
-          row[2].is_null() ? "" : hex_decode(row[2].as<std::string>()), row[3].as<bool>()};
+  return {row["id"].as<std::string>(), nlohmann::json::parse(row["config"].as<std::string>()),
+          row["secret"].is_null() ? "" : hex_decode(row["secret"].as<std::string>()),
+          row["is_active"].as<bool>()};
 }
 
 [[noreturn]] void no_org(const std::string& slug) {
@@ -36,7 +37,7 @@ StoredConnection PgConnectionStore::save(const std::string& org_slug, const nloh
         " ON CONFLICT (org_id, connector_type) DO UPDATE"
         "   SET config = EXCLUDED.config, is_active = true,"
         "       secret = CASE WHEN $4 THEN EXCLUDED.secret ELSE erp_connections.secret END"
-        " RETURNING id, config::text, encode(secret, 'hex'), is_active",
+        " RETURNING id, config::text AS config, encode(secret, 'hex') AS secret, is_active",
         org_slug, config.dump(), sealed_secret ? hex_encode(*sealed_secret) : std::string(),
         sealed_secret.has_value());
     if (rows.empty()) {
@@ -49,7 +50,8 @@ StoredConnection PgConnectionStore::save(const std::string& org_slug, const nloh
 StoredConnection PgConnectionStore::load(const std::string& org_slug) {
   return in_transaction(database_url_, [&](pqxx::work& tx) {
     const auto rows = tx.exec_params(
-        "SELECT c.id, c.config::text, encode(c.secret, 'hex'), c.is_active"
+        "SELECT c.id, c.config::text AS config, encode(c.secret, 'hex') AS secret,"
+        "       c.is_active"
         "  FROM orgs o LEFT JOIN erp_connections c"
         "    ON c.org_id = o.id AND c.connector_type = 'DROPZONE_JSON_V1'"
         " WHERE o.slug = $1",
@@ -57,7 +59,7 @@ StoredConnection PgConnectionStore::load(const std::string& org_slug) {
     if (rows.empty()) {
       no_org(org_slug);
     }
-    if (rows[0][0].is_null()) {
+    if (rows[0]["id"].is_null()) {
       throw Failure(FailureKind::bad_config,
                     "org '" + org_slug + "' has no connection (create one with 'connection set')");
     }

@@ -11,10 +11,11 @@ namespace exportd {
 
 namespace {
 
-// The draft's status, its row locked until the transaction ends.
+// The draft's status, org and active connection (null when none), its row
+// locked until the transaction ends.
 pqxx::row lock_draft(pqxx::work& tx, const std::string& draft_id) {
   const auto rows = tx.exec_params(
-      "SELECT d.status::text, d.org_id, c.id FROM draft_orders d"
+      "SELECT d.status::text AS status, d.org_id, c.id AS connection_id FROM draft_orders d"
       "  LEFT JOIN erp_connections c ON c.org_id = d.org_id AND c.is_active"
       "       AND c.connector_type = 'DROPZONE_JSON_V1'"
       " WHERE d.id = $1::uuid FOR UPDATE OF d",
@@ -32,7 +33,7 @@ PgDraftStore::PgDraftStore(std::string database_url) : database_url_(std::move(d
 void PgDraftStore::approve(const std::string& draft_id, const std::string& actor) {
   in_transaction(database_url_, [&](pqxx::work& tx) {
     const auto draft = lock_draft(tx, draft_id);
-    const auto status = draft[0].as<std::string>();
+    const auto status = draft["status"].as<std::string>();
     if (status != "READY") {
       throw Failure(FailureKind::refused,
                     "draft '" + draft_id + "' is " + status + ", only a READY draft is approved");
@@ -44,21 +45,21 @@ void PgDraftStore::approve(const std::string& draft_id, const std::string& actor
     tx.exec_params(
         "INSERT INTO audit_log (org_id, actor_user_id, action, entity_type, entity_id)"
         " VALUES ($1, $2::uuid, 'DRAFT_APPROVED', 'draft_order', $3::uuid)",
-        draft[1].as<std::string>(), actor, draft_id);
+        draft["org_id"].as<std::string>(), actor, draft_id);
     return 0;
   });
 }
 
-std::string PgDraftStore::enqueue(const std::string& draft_id, const std::string& from,
+std::string PgDraftStore::enqueue(const std::string& draft_id, DraftStatus from,
                                   const std::optional<std::string>& actor) {
   return in_transaction(database_url_, [&](pqxx::work& tx) {
     const auto draft = lock_draft(tx, draft_id);
-    const auto status = draft[0].as<std::string>();
-    if (status != from) {
-      throw Failure(FailureKind::refused,
-                    "draft '" + draft_id + "' is " + status + ", not " + from);
+    const auto status = draft["status"].as<std::string>();
+    if (parse_draft_status(status) != from) {
+      throw Failure(FailureKind::refused, "draft '" + draft_id + "' is " + status + ", not " +
+                                              std::string(to_string(from)));
     }
-    if (draft[2].is_null()) {
+    if (draft["connection_id"].is_null()) {
       throw Failure(FailureKind::refused,
                     "the org of draft '" + draft_id + "' has no active ERP connection");
     }
@@ -66,50 +67,40 @@ std::string PgDraftStore::enqueue(const std::string& draft_id, const std::string
     auto export_id = tx.exec_params1(
                            "INSERT INTO erp_exports (org_id, erp_connection_id, draft_order_id)"
                            " VALUES ($1, $2, $3::uuid) RETURNING id",
-                           draft[1].as<std::string>(), draft[2].as<std::string>(), draft_id)[0]
+                           draft["org_id"].as<std::string>(),
+                           draft["connection_id"].as<std::string>(), draft_id)["id"]
                          .as<std::string>();
     tx.exec_params(
         "INSERT INTO audit_log (org_id, actor_user_id, action, entity_type, entity_id, details)"
         " VALUES ($1, $2::uuid, 'DRAFT_PUSH_REQUESTED', 'draft_order', $3::uuid,"
         "         jsonb_build_object('export_id', $4::uuid, 'retry', $5::boolean))",
-        draft[1].as<std::string>(), actor, draft_id, export_id, from == "ERROR");
+        draft["org_id"].as<std::string>(), actor, draft_id, export_id, from == DraftStatus::error);
     return export_id;
   });
 }
 
-nlohmann::ordered_json PgDraftStore::status_report() {
+StatusReport PgDraftStore::status_report() {
   return in_transaction(database_url_, [&](pqxx::work& tx) {
-    nlohmann::ordered_json report;
-    const QueueSnapshot queue = read_queue_snapshot(tx);
-    nlohmann::ordered_json depth;
-    for (const auto& [status, count] : queue.exports_by_status) {
-      depth[std::string(to_string(status))] = count;
-    }
-    report["exports"] = depth;
-    report["oldest_pending_age_s"] = queue.oldest_pending_age
-                                         ? nlohmann::ordered_json(queue.oldest_pending_age->count())
-                                         : nlohmann::ordered_json(nullptr);
-    report["failed_last_24h"] = tx.exec1(
-                                      "SELECT count(*) FROM erp_exports WHERE status = 'FAILED'"
-                                      "   AND updated_at > now() - interval '24 hours'")[0]
-                                    .as<long long>();
-    nlohmann::ordered_json connections = nlohmann::ordered_json::array();
+    StatusReport report;
+    report.queue = read_queue_snapshot(tx);
+    report.failed_last_24h = tx.exec1(
+                                   "SELECT count(*) AS failed FROM erp_exports"
+                                   " WHERE status = 'FAILED'"
+                                   "   AND updated_at > now() - interval '24 hours'")["failed"]
+                                 .as<long long>();
+    const auto text = [](const pqxx::field& f) {
+      return f.is_null() ? std::nullopt : std::optional(f.as<std::string>());
+    };
     for (const auto& row :
          tx.exec("SELECT o.slug, c.id, c.is_active,"
-                 "       to_char(c.last_ack_poll_at AT TIME ZONE 'UTC', "
-                 "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+                 "       to_char(c.last_ack_poll_at AT TIME ZONE 'UTC',"
+                 "               'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_ack_poll_at,"
                  "       c.last_ack_poll_error"
                  "  FROM erp_connections c JOIN orgs o ON o.id = c.org_id ORDER BY o.slug")) {
-      connections.push_back(
-          {{"org", row[0].as<std::string>()},
-           {"connection_id", row[1].as<std::string>()},
-           {"active", row[2].as<bool>()},
-           {"last_ack_poll_at",
-            row[3].is_null() ? nullptr : nlohmann::ordered_json(row[3].as<std::string>())},
-           {"last_ack_poll_error",
-            row[4].is_null() ? nullptr : nlohmann::ordered_json(row[4].as<std::string>())}});
+      report.connections.push_back({row["slug"].as<std::string>(), row["id"].as<std::string>(),
+                                    row["is_active"].as<bool>(), text(row["last_ack_poll_at"]),
+                                    text(row["last_ack_poll_error"])});
     }
-    report["connections"] = connections;
     return report;
   });
 }

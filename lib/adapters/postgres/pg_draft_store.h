@@ -13,9 +13,9 @@ class PgDraftStore : public DraftStore {
   explicit PgDraftStore(std::string database_url);
 
   void approve(const std::string& draft_id, const std::string& actor) override;
-  std::string enqueue(const std::string& draft_id, const std::string& from,
+  std::string enqueue(const std::string& draft_id, DraftStatus from,
                       const std::optional<std::string>& actor) override;
-  nlohmann::ordered_json status_report() override;
+  StatusReport status_report() override;
 
  private:
   std::string database_url_;

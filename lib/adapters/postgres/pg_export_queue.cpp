@@ -47,26 +47,32 @@ UPDATE erp_exports e
   FROM due
  WHERE e.id = due.id
 RETURNING e.id, e.draft_order_id, e.org_id, e.erp_connection_id, e.file_name, e.attempts,
-          floor(extract(epoch FROM e.first_attempt_at))::bigint
+          floor(extract(epoch FROM e.first_attempt_at))::bigint AS first_attempt_epoch
 )SQL";
 
 // One statement, so one snapshot: the header and the lines of a document are
 // the same committed version of the order, whatever edits it meanwhile.
 constexpr const char* kSourceSql = R"SQL(
-SELECT e.id, o.slug,
-       to_char(d.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-       d.external_order_number, to_char(d.order_date, 'YYYY-MM-DD'),
-       to_char(d.requested_delivery_date, 'YYYY-MM-DD'), d.currency::text, d.notes,
-       to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-       c.id, c.erp_customer_number, c.name, c.email, c.phone,
-       c.billing_address::text, c.shipping_address::text,
-       CASE WHEN conn.is_active AND conn.org_id = e.org_id THEN conn.config::text END,
-       encode(conn.secret, 'hex'),
-       (SELECT json_agg(json_build_array(l.line_no, l.internal_sku, l.customer_sku,
-                                         l.description, l.qty::text, l.uom, l.unit_price::text)
+SELECT e.id AS export_id, o.slug AS org_slug,
+       to_char(d.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS approved_at,
+       d.external_order_number,
+       to_char(d.order_date, 'YYYY-MM-DD') AS order_date,
+       to_char(d.requested_delivery_date, 'YYYY-MM-DD') AS requested_delivery_date,
+       d.currency::text AS currency, d.notes,
+       to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS created_at,
+       c.id AS customer_id, c.erp_customer_number, c.name AS customer_name,
+       c.email AS customer_email, c.phone AS customer_phone,
+       c.billing_address::text AS billing_address, c.shipping_address::text AS shipping_address,
+       CASE WHEN conn.is_active AND conn.org_id = e.org_id THEN conn.config::text END
+         AS connection_config,
+       encode(conn.secret, 'hex') AS connection_secret,
+       (SELECT json_agg(json_build_object('line_no', l.line_no, 'internal_sku', l.internal_sku,
+                                          'customer_sku', l.customer_sku,
+                                          'description', l.description, 'qty', l.qty::text,
+                                          'uom', l.uom, 'unit_price', l.unit_price::text)
                         ORDER BY l.line_no)
           FROM draft_order_lines l
-         WHERE l.draft_order_id = e.draft_order_id)::text
+         WHERE l.draft_order_id = e.draft_order_id)::text AS lines
   FROM erp_exports e
   JOIN draft_orders d ON d.id = e.draft_order_id
   JOIN orgs o ON o.id = e.org_id
@@ -115,18 +121,19 @@ std::vector<ClaimedExport> PgExportQueue::claim(size_t max, std::chrono::millise
          tx.exec_params(kClaimSql, lease_owner_, static_cast<long long>(max), seconds(lease))) {
       ClaimedExport c;
       c.lease_owner = lease_owner_;
-      c.export_id = row[0].as<std::string>();
-      c.draft_order_id = row[1].as<std::string>();
-      c.org_id = row[2].as<std::string>();
-      c.connection_id = row[3].as<std::string>();
-      c.attempts = row[5].as<int>();
-      if (row[4].is_null()) {
-        const auto first = std::chrono::system_clock::from_time_t(row[6].as<std::time_t>());
+      c.export_id = row["id"].as<std::string>();
+      c.draft_order_id = row["draft_order_id"].as<std::string>();
+      c.org_id = row["org_id"].as<std::string>();
+      c.connection_id = row["erp_connection_id"].as<std::string>();
+      c.attempts = row["attempts"].as<int>();
+      if (row["file_name"].is_null()) {
+        const auto first =
+            std::chrono::system_clock::from_time_t(row["first_attempt_epoch"].as<std::time_t>());
         c.file_name = export_file_name(c.draft_order_id, c.export_id, first);
         unnamed_ids.push_back(c.export_id);
         new_names.push_back(c.file_name);
       } else {
-        c.file_name = row[4].as<std::string>();
+        c.file_name = row["file_name"].as<std::string>();
       }
       ids.push_back(c.export_id);
       claimed.push_back(std::move(c));
@@ -146,38 +153,39 @@ std::vector<ClaimedExport> PgExportQueue::claim(size_t max, std::chrono::millise
       by_id[c.export_id] = &c;
     }
     for (const auto& row : tx.exec_params(kSourceSql, pg_array(ids))) {
-      ClaimedExport& c = *by_id.at(row[0].as<std::string>());
+      ClaimedExport& c = *by_id.at(row["export_id"].as<std::string>());
       ExportSource& s = c.source;
       s.export_id = c.export_id;
       s.draft_order_id = c.draft_order_id;
-      s.org_slug = row[1].as<std::string>();
-      s.approved_at = opt(row[2]);
-      s.external_order_number = opt(row[3]);
-      s.order_date = opt(row[4]);
-      s.requested_delivery_date = opt(row[5]);
-      s.currency = opt(row[6]);
-      s.notes = opt(row[7]);
-      s.created_at = row[8].as<std::string>();
-      if (!row[9].is_null()) {
-        s.customer = CustomerRow{row[9].as<std::string>(),
-                                 opt(row[10]),
-                                 row[11].as<std::string>(),
-                                 opt(row[12]),
-                                 opt(row[13]),
-                                 opt(row[14]),
-                                 opt(row[15])};
+      s.org_slug = row["org_slug"].as<std::string>();
+      s.approved_at = opt(row["approved_at"]);
+      s.external_order_number = opt(row["external_order_number"]);
+      s.order_date = opt(row["order_date"]);
+      s.requested_delivery_date = opt(row["requested_delivery_date"]);
+      s.currency = opt(row["currency"]);
+      s.notes = opt(row["notes"]);
+      s.created_at = row["created_at"].as<std::string>();
+      if (!row["customer_id"].is_null()) {
+        s.customer = CustomerRow{row["customer_id"].as<std::string>(),
+                                 opt(row["erp_customer_number"]),
+                                 row["customer_name"].as<std::string>(),
+                                 opt(row["customer_email"]),
+                                 opt(row["customer_phone"]),
+                                 opt(row["billing_address"]),
+                                 opt(row["shipping_address"])};
       }
-      if (!row[16].is_null()) {
-        c.connection_config = nlohmann::json::parse(row[16].as<std::string>(), nullptr, false);
-        if (!row[17].is_null()) {
-          c.connection_secret = hex_decode(row[17].as<std::string>());
+      if (!row["connection_config"].is_null()) {
+        c.connection_config = row["connection_config"].as<std::string>();
+        if (!row["connection_secret"].is_null()) {
+          c.connection_secret = hex_decode(row["connection_secret"].as<std::string>());
         }
       }
-      if (!row[18].is_null()) {
-        for (const auto& line : nlohmann::json::parse(row[18].as<std::string>())) {
-          s.lines.push_back({line[0].get<std::int64_t>(), opt_json(line[1]), opt_json(line[2]),
-                             opt_json(line[3]), line[4].get<std::string>(), opt_json(line[5]),
-                             opt_json(line[6])});
+      if (!row["lines"].is_null()) {
+        for (const auto& line : nlohmann::json::parse(row["lines"].as<std::string>())) {
+          s.lines.push_back({line["line_no"].get<std::int64_t>(), opt_json(line["internal_sku"]),
+                             opt_json(line["customer_sku"]), opt_json(line["description"]),
+                             line["qty"].get<std::string>(), opt_json(line["uom"]),
+                             opt_json(line["unit_price"])});
         }
       }
     }
@@ -233,8 +241,8 @@ std::vector<std::string> PgExportQueue::record_sent(const std::vector<DeliveryRe
              " WHERE e.id = v.id AND e.status = 'PENDING' AND e.lease_owner = $5"
              " RETURNING e.id, e.draft_order_id",
              pg_array(ids), pg_array(paths), pg_array(digests), pg_array(sizes), lease_owner_)) {
-      sent.insert(row[0].as<std::string>());
-      sent_drafts.push_back(row[1].as<std::string>());
+      sent.insert(row["id"].as<std::string>());
+      sent_drafts.push_back(row["draft_order_id"].as<std::string>());
     }
     if (!sent.empty()) {
       const std::vector<std::string> sent_ids(sent.begin(), sent.end());
@@ -289,7 +297,7 @@ void PgExportQueue::record_failure(const FailureRecord& failure) {
     if (rows.empty()) {
       return 0;
     }
-    const auto draft = rows[0][0].as<std::string>();
+    const auto draft = rows[0]["draft_order_id"].as<std::string>();
     tx.exec_params(
         "UPDATE draft_orders SET status = 'PUSHING' WHERE id = $1 AND status = 'APPROVED'", draft);
     tx.exec_params("UPDATE draft_orders SET status = 'ERROR' WHERE id = $1 AND status = 'PUSHING'",
@@ -298,7 +306,7 @@ void PgExportQueue::record_failure(const FailureRecord& failure) {
         "INSERT INTO audit_log (org_id, action, entity_type, entity_id, details)"
         " VALUES ($1, 'DRAFT_PUSH_FAILED', 'draft_order', $2,"
         "         jsonb_build_object('export_id', $3::uuid, 'error', $4::jsonb))",
-        rows[0][1].as<std::string>(), draft, failure.export_id, failure.error.dump());
+        rows[0]["org_id"].as<std::string>(), draft, failure.export_id, failure.error.dump());
     return 0;
   });
 }

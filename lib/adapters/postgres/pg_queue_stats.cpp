@@ -19,14 +19,15 @@ QueueSnapshot read_queue_snapshot(pqxx::transaction_base& tx) {
     snapshot.exports_by_status[status] = 0;
   }
   // The status index answers this without visiting the table's rows.
-  for (const auto& row : tx.exec("SELECT status::text, count(*) FROM erp_exports GROUP BY 1")) {
-    if (const auto status = parse_export_status(row[0].as<std::string>())) {
-      snapshot.exports_by_status[*status] = row[1].as<long long>();
+  for (const auto& row : tx.exec("SELECT status::text AS status, count(*) AS exports"
+                                 "  FROM erp_exports GROUP BY 1")) {
+    if (const auto status = parse_export_status(row["status"].as<std::string>())) {
+      snapshot.exports_by_status[*status] = row["exports"].as<long long>();
     }
   }
   const auto oldest = tx.exec1(
-      "SELECT floor(extract(epoch FROM now() - min(created_at)))::bigint"
-      "  FROM erp_exports WHERE status = 'PENDING'")[0];
+      "SELECT floor(extract(epoch FROM now() - min(created_at)))::bigint AS age_s"
+      "  FROM erp_exports WHERE status = 'PENDING'")["age_s"];
   if (!oldest.is_null()) {
     snapshot.oldest_pending_age = std::chrono::seconds(oldest.as<long long>());
   }
@@ -58,7 +59,9 @@ std::optional<QueueSnapshot> PgQueueStats::snapshot() {
 
 std::optional<long long> PgQueueStats::pending() {
   return read([](pqxx::transaction_base& tx) {
-    return tx.exec1("SELECT count(*) FROM erp_exports WHERE status = 'PENDING'")[0].as<long long>();
+    return tx
+        .exec1("SELECT count(*) AS pending FROM erp_exports WHERE status = 'PENDING'")["pending"]
+        .as<long long>();
   });
 }
 
@@ -70,8 +73,8 @@ std::optional<long long> PgQueueStats::free_connections() {
             "SELECT current_setting('max_connections')::bigint"
             "     - current_setting('superuser_reserved_connections')::bigint"
             "     - coalesce(current_setting('reserved_connections', true)::bigint, 0)"
-            "     - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')")
-            [0]
+            "     - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')"
+            "       AS free")["free"]
         .as<long long>();
   });
 }

@@ -81,8 +81,8 @@ void PrometheusMetrics::delivery_finished(DeliveryOutcome outcome,
   delivery_seconds_[slot(outcome)]->Observe(took.count());
 }
 
-void PrometheusMetrics::ack_file_recorded(const std::string& verdict) {
-  ack_files_.Add({{"verdict", verdict}}).Increment();
+void PrometheusMetrics::ack_file_recorded(AckFileVerdict verdict) {
+  ack_files_.Add({{"verdict", to_string(verdict)}}).Increment();
 }
 
 void PrometheusMetrics::connection_health(const std::string& connection_id,

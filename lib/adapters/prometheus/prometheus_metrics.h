@@ -23,7 +23,7 @@ class PrometheusMetrics final : public Metrics {
   PrometheusMetrics(QueueStats& queue, const std::string& version);
 
   void delivery_finished(DeliveryOutcome outcome, std::chrono::duration<double> took) override;
-  void ack_file_recorded(const std::string& verdict) override;
+  void ack_file_recorded(AckFileVerdict verdict) override;
   void connection_health(const std::string& connection_id, CircuitBreaker::State state,
                          int consecutive_failures) override;
 

@@ -1,0 +1,22 @@
+// What `status` prints: the figures of a StatusReport as JSON for scripts
+// (`status --json`) or as text for a person.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "ports/draft_store.h"
+
+namespace exportd {
+
+// Keys and their order are an interface: {"exports": {"PENDING": n, ...every
+// status in the order an export goes through them}, "oldest_pending_age_s":
+// n or null, "failed_last_24h": n, "connections": [{"org", "connection_id",
+// "active", "last_ack_poll_at", "last_ack_poll_error"}]}.
+nlohmann::ordered_json status_report_json(const StatusReport& report);
+
+// Several lines, each ending in a line break.
+std::string status_report_text(const StatusReport& report);
+
+}  // namespace exportd
