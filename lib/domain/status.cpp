@@ -1,3 +1,4 @@
+// The names of the draft and export statuses, as the database spells them.
 #include "domain/status.h"
 
 #include <array>
@@ -58,19 +59,6 @@ std::optional<DraftStatus> parse_draft_status(std::string_view text) {
 }
 std::optional<ExportStatus> parse_export_status(std::string_view text) {
   return value_of(kExportNames, text);
-}
-
-bool draft_transition_allowed(DraftStatus from, DraftStatus to) {
-  using D = DraftStatus;
-  return (from == D::ready && to == D::approved) || (from == D::approved && to == D::pushing) ||
-         (from == D::pushing && to == D::pushed) || (from == D::pushing && to == D::error) ||
-         (from == D::pushed && to == D::error) || (from == D::error && to == D::pushing);
-}
-
-bool export_transition_allowed(ExportStatus from, ExportStatus to) {
-  using E = ExportStatus;
-  return (from == E::pending && (to == E::sent || to == E::failed)) ||
-         (from == E::sent && (to == E::acked || to == E::failed));
 }
 
 }  // namespace exportd

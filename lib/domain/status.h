@@ -1,4 +1,6 @@
-// The status state machines (docs/architecture.md, "State rules").
+// The draft and export statuses. Which transitions are allowed is the
+// database's to say: its triggers guard every writer (migrations/0001_schema.sql,
+// docs/architecture.md "State rules").
 #pragma once
 
 #include <array>
@@ -19,8 +21,5 @@ std::string_view to_string(DraftStatus status);
 std::string_view to_string(ExportStatus status);
 std::optional<DraftStatus> parse_draft_status(std::string_view text);
 std::optional<ExportStatus> parse_export_status(std::string_view text);
-
-bool draft_transition_allowed(DraftStatus from, DraftStatus to);
-bool export_transition_allowed(ExportStatus from, ExportStatus to);
 
 }  // namespace exportd
