@@ -1,15 +1,22 @@
+// Temp-file tokens and the rule for which leftover temp files may be swept.
 #include "adapters/temp_files.h"
 
 #include <signal.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include <array>
 #include <cerrno>
+#include <cstdint>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <set>
 #include <sstream>
 
+#include "domain/failure.h"
 #include "domain/file_name.h"
 
 namespace exportd {
@@ -27,15 +34,6 @@ std::string random_hex(size_t digits) {
     out.push_back(kHex[random() % 16]);
   }
   return out;
-}
-
-const std::string& host_tag() {
-  static const std::string tag = [] {
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    return std::to_string(std::hash<std::string>{}(host) % 100000000);
-  }();
-  return tag;
 }
 
 struct TempOwner {
@@ -83,6 +81,38 @@ TempFileInProgress::TempFileInProgress(std::string name) : name_(std::move(name)
 TempFileInProgress::~TempFileInProgress() {
   std::lock_guard lock(in_progress_mutex);
   in_progress().erase(in_progress().find(name_));
+}
+
+std::string host_tag_for(std::string_view machine_id) {
+  // The key keeps the tag apart from any other hash of the machine id.
+  static constexpr std::string_view kKey = "orderflow-exportd temp file host";
+  std::array<unsigned char, crypto_generichash_BYTES> digest{};
+  if (sodium_init() < 0 ||
+      crypto_generichash(digest.data(), digest.size(),
+                         reinterpret_cast<const unsigned char*>(machine_id.data()),
+                         machine_id.size(), reinterpret_cast<const unsigned char*>(kKey.data()),
+                         kKey.size()) != 0) {
+    throw Failure(FailureKind::transient, "cannot hash the machine id");
+  }
+  std::uint64_t value = 0;
+  for (size_t i = 0; i < sizeof value; ++i) {
+    value = (value << 8) | digest[i];
+  }
+  return std::to_string(value % 100000000);
+}
+
+const std::string& host_tag() {
+  static const std::string tag = [] {
+    std::string id;
+    std::ifstream("/etc/machine-id") >> id;
+    if (id.empty()) {
+      char host[256] = {};
+      ::gethostname(host, sizeof host - 1);
+      id = host;
+    }
+    return host_tag_for(id);
+  }();
+  return tag;
 }
 
 std::string new_temp_token() {

@@ -17,6 +17,15 @@ namespace exportd {
 // "{host tag}-{pid}-{8 random hex digits}", the token inside temp_file_name.
 std::string new_temp_token();
 
+// This host's tag: host_tag_for the machine id (/etc/machine-id), or for the
+// host name where there is none.
+const std::string& host_tag();
+
+// Up to 8 decimal digits from a keyed BLAKE2b hash of `machine_id`: the same
+// for every process and every build on one machine, so a daemon sweeping after
+// an upgrade still knows its host's leftovers; the id itself is not revealed.
+std::string host_tag_for(std::string_view machine_id);
+
 // Marks a temp file name as being written by this process for the guard's
 // lifetime, so sweeps leave it alone.
 class TempFileInProgress {
