@@ -256,6 +256,7 @@ TEST_CASE("a claimed document is one snapshot while a writer edits header and li
   Fixture f;
   const auto ids = seed_exports(f.url, f.org, 4, 8);
   std::atomic<bool> done{false};
+  std::atomic<bool> edited{false};
   std::thread writer([&] {
     pqxx::connection conn(f.url);
     for (int n = 1; !done; ++n) {
@@ -263,8 +264,13 @@ TEST_CASE("a claimed document is one snapshot while a writer edits header and li
       tx.exec_params("UPDATE draft_orders SET notes = 'v' || $1", n);
       tx.exec_params("UPDATE draft_order_lines SET description = 'v' || $1", n);
       tx.commit();
+      edited = true;
     }
   });
+  // The seeded notes and descriptions differ: claim only once they agree.
+  while (!edited) {
+    std::this_thread::sleep_for(1ms);
+  }
   PgExportQueue queue(f.url, "w");
   int documents = 0, mixed = 0;
   for (int round = 0; round < 100; ++round) {
