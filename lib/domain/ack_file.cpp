@@ -1,3 +1,4 @@
+// Ack file names, their content's validation and the verdict an answer gets.
 #include "domain/ack_file.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Applies migrations/*.sql in order, each once, under an advisory lock, in one transaction.
 #include "adapters/postgres/migrator.h"
 
 #include <algorithm>

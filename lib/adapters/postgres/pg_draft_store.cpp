@@ -1,3 +1,4 @@
+// The operator's draft commands and the figures of `status`, on PostgreSQL.
 #include "adapters/postgres/pg_draft_store.h"
 
 #include <pqxx/pqxx>

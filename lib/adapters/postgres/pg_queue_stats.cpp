@@ -1,3 +1,4 @@
+// The queue's figures, on a connection of its own with short timeouts.
 #include "adapters/postgres/pg_queue_stats.h"
 
 #include "adapters/postgres/pg_session.h"

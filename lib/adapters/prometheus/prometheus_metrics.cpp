@@ -1,3 +1,4 @@
+// The daemon's counters and gauges in a prometheus-cpp registry.
 #include "adapters/prometheus/prometheus_metrics.h"
 
 #include <sstream>
