@@ -20,7 +20,7 @@ sanitizer_flags=(-DEXPORTD_WERROR=ON -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -
 echo "== ASan and UBSan: every suite"
 bash scripts/build.sh build-sanitize -DEXPORTD_SANITIZE=address "${sanitizer_flags[@]}"
 (cd build-sanitize &&
-  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(pwd)/../tests/lsan.supp \
+  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(pwd)/../tests/lsan.supp:print_suppressions=0 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure --timeout 600)
 
 echo "== ThreadSanitizer: unit and integration suites"
