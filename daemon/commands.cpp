@@ -21,7 +21,7 @@
 #include "adapters/prometheus/prometheus_metrics.h"
 #include "adapters/redis/redis_idempotency_store.h"
 #include "adapters/sftp/sftp_dropzone.h"
-#include "adapters/sftp/socket_deadlines.h"
+#include "adapters/socket_deadlines.h"
 #include "adapters/systemd/sd_notifier.h"
 #include "app/ack_poller.h"
 #include "app/config_reload.h"
@@ -30,13 +30,13 @@
 #include "app/database_probe.h"
 #include "app/dropzone_cache.h"
 #include "app/export_worker_pool.h"
-#include "app/logging.h"
 #include "app/secret_box.h"
 #include "app/service_status.h"
 #include "app/service_supervisor.h"
 #include "app/status_report.h"
 #include "domain/connection_settings.h"
 #include "domain/failure.h"
+#include "logging/logging.h"
 #include "version.h"
 
 namespace exportd::cli {

@@ -4,9 +4,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "app/logging.h"
 #include "commands.h"
 #include "domain/failure.h"
+#include "logging/logging.h"
 #include "version.h"
 
 namespace {

@@ -7,10 +7,10 @@
 #include <algorithm>
 #include <set>
 
-#include "app/logging.h"
 #include "app/sha256.h"
 #include "domain/connection_settings.h"
 #include "domain/failure.h"
+#include "logging/logging.h"
 
 namespace exportd {
 

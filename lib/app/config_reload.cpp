@@ -3,7 +3,7 @@
 
 #include <exception>
 
-#include "app/logging.h"
+#include "logging/logging.h"
 
 namespace exportd {
 

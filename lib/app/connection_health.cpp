@@ -1,6 +1,6 @@
 #include "app/connection_health.h"
 
-#include "app/logging.h"
+#include "logging/logging.h"
 
 namespace exportd {
 

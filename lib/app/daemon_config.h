@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app/logging.h"
+#include "logging/logging.h"
 
 namespace exportd {
 

@@ -1,6 +1,6 @@
 #include "app/database_probe.h"
 
-#include "app/logging.h"
+#include "logging/logging.h"
 
 namespace exportd {
 

@@ -2,8 +2,8 @@
 
 #include <regex>
 
-#include "app/logging.h"
 #include "domain/failure.h"
+#include "logging/logging.h"
 
 namespace exportd {
 

@@ -3,7 +3,7 @@
 // without fsync@openssh.com, which an operator can change (warn).
 #include "app/dropzone_capability_log.h"
 
-#include "app/logging.h"
+#include "logging/logging.h"
 
 namespace exportd {
 

@@ -9,12 +9,12 @@
 #include <set>
 
 #include "app/connection_health.h"
-#include "app/logging.h"
 #include "app/sha256.h"
 #include "domain/connection_settings.h"
 #include "domain/export_contract.h"
 #include "domain/export_document.h"
 #include "domain/failure.h"
+#include "logging/logging.h"
 
 namespace exportd {
 

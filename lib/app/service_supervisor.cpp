@@ -6,7 +6,7 @@
 #include <thread>
 #include <utility>
 
-#include "app/logging.h"
+#include "logging/logging.h"
 
 namespace exportd {
 

@@ -12,7 +12,7 @@
 #include "adapters/filesystem/filesystem_dropzone.h"
 #include "adapters/postgres/pg_ack_store.h"
 #include "adapters/sftp/sftp_dropzone.h"
-#include "adapters/sftp/socket_deadlines.h"
+#include "adapters/socket_deadlines.h"
 #include "app/ack_poller.h"
 #include "domain/connection_settings.h"
 #include "tests/fakes/fake_metrics.h"

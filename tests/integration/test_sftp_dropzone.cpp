@@ -12,7 +12,7 @@
 #include "adapters/sftp/sftp_calls.h"
 #include "adapters/sftp/sftp_dropzone.h"
 #include "adapters/sftp/sftp_session.h"
-#include "adapters/sftp/socket_deadlines.h"
+#include "adapters/socket_deadlines.h"
 #include "adapters/temp_files.h"
 #include "domain/failure.h"
 #include "domain/file_name.h"

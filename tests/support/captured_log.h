@@ -10,7 +10,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
-#include "app/logging.h"
+#include "logging/logging.h"
 
 namespace exportd::testing {
 

@@ -1,7 +1,7 @@
 // Structured logging: whatever a value holds, one event is one line in both formats.
 #include <catch2/catch.hpp>
 
-#include "app/logging.h"
+#include "logging/logging.h"
 #include "tests/support/captured_log.h"
 
 using namespace exportd;

@@ -13,7 +13,7 @@
 
 #include <pqxx/pqxx>
 
-#include "adapters/sftp/socket_deadlines.h"
+#include "adapters/socket_deadlines.h"
 
 namespace exportd {
 

@@ -9,7 +9,7 @@
 #include <pqxx/pqxx>
 
 #include "adapters/postgres/pg_session.h"
-#include "app/logging.h"
+#include "logging/logging.h"
 
 namespace exportd {
 

@@ -9,7 +9,7 @@
 
 #include "adapters/sftp/libssh_handles.h"
 #include "adapters/sftp/sftp_session.h"
-#include "adapters/sftp/socket_deadlines.h"
+#include "adapters/socket_deadlines.h"
 
 namespace exportd {
 

@@ -16,7 +16,7 @@
 
 #include "adapters/dropzone_common.h"
 #include "adapters/sftp/sftp_host_key.h"
-#include "adapters/sftp/socket_deadlines.h"
+#include "adapters/socket_deadlines.h"
 #include "domain/failure.h"
 
 namespace exportd {

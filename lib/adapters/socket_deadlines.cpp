@@ -1,7 +1,7 @@
 // The watcher sleeps until the earliest deadline. Guards remove their entry
 // under the mutex before the caller can close the socket, so a shutdown never
 // hits a descriptor number that was reused by something else.
-#include "adapters/sftp/socket_deadlines.h"
+#include "adapters/socket_deadlines.h"
 
 #include <sys/socket.h>
 

@@ -1,4 +1,4 @@
-#include "app/logging.h"
+#include "logging/logging.h"
 
 #include <atomic>
 #include <optional>
