@@ -184,7 +184,8 @@ Rule object(std::vector<Property> properties, Null null = Null::refused) {
         return violation(member(field, property.key), "is required");
       }
     }
-    for (const auto& [key, member_value] : value.items()) {
+    for (const auto& item : value.items()) {
+      const std::string& key = item.key();
       const bool known = std::any_of(properties.begin(), properties.end(),
                                      [&](const Property& p) { return p.key == key; });
       if (!known) {

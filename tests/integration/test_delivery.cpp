@@ -10,6 +10,7 @@
 #include <fstream>
 #include <pqxx/pqxx>
 #include <thread>
+#include <utility>
 
 #include "adapters/filesystem/filesystem_dropzone.h"
 #include "adapters/postgres/pg_export_queue.h"
@@ -38,7 +39,7 @@ struct Daemon {
       : dropzone({root}),
         health(metrics, breaker),
         pool(
-            options,
+            std::move(options),
             [url](int i) { return std::make_unique<PgExportQueue>(url, "t-" + std::to_string(i)); },
             [this](int, const ClaimedExport&, const ConnectionSettings&) -> Dropzone& {
               return dropzone;

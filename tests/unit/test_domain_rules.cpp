@@ -128,7 +128,7 @@ TEST_CASE("connection settings: both modes parse, mistakes are permanent and nam
 }
 
 TEST_CASE("connection settings: ports and pinned host keys are checked", "[domain]") {
-  const auto sftp = [](nlohmann::json extra) {
+  const auto sftp = [](const nlohmann::json& extra) {
     nlohmann::json config = {{"mode", "sftp"},     {"host", "h"},         {"username", "u"},
                              {"auth", "password"}, {"export_path", "/e"}, {"ack_path", "/a"}};
     config.update(extra);

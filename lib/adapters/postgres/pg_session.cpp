@@ -57,12 +57,10 @@ std::string pg_conninfo(const std::string& database_url, const PgTimeouts& timeo
     std::string value;
     if (option->val != nullptr) {
       value = option->val;
-    } else if (from_environment) {
-      continue;  // libpq reads it from there
-    } else if (const auto it = defaults.find(keyword); it != defaults.end()) {
+    } else if (const auto it = defaults.find(keyword); !from_environment && it != defaults.end()) {
       value = it->second;
-    } else if (keyword != "options") {
-      continue;
+    } else if (from_environment || keyword != "options") {
+      continue;  // libpq reads it from the environment, or there is nothing to add
     }
     if (keyword == "options" && value.find("statement_timeout") == std::string::npos) {
       value += (value.empty() ? "" : " ") + statement_timeout;
