@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config clang-format
+  build-essential cmake pkg-config clang-format clang-tidy
   libpqxx-dev libpq-dev nlohmann-json3-dev libspdlog-dev libtomlplusplus-dev
   libcli11-dev libsodium-dev libssh-dev libsystemd-dev libhiredis-dev
   prometheus-cpp-dev libcivetweb-dev catch2 clang libclang-rt-14-dev

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: installs the Debian packages; builds once as users do
 # (Release, -O3) with warnings as errors, since some warnings only appear
-# when the optimizer runs; builds with ASan and UBSan and runs the unit,
-# integration (real PostgreSQL, sshd, redis-server started by the harness)
-# and end-to-end suites through ctest; builds the unit and integration tests
+# when the optimizer runs; runs clang-tidy once over every source, failing on
+# any finding; builds with ASan and UBSan and runs the unit, integration
+# (real PostgreSQL, sshd, redis-server started by the harness) and
+# end-to-end suites through ctest; builds the unit and integration tests
 # with ThreadSanitizer and runs them; then fuzzes the ack parser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,9 @@ bash scripts/install-deps.sh
 echo "== Release build, -Werror"
 bash scripts/build.sh build-release -DCMAKE_BUILD_TYPE=Release -DEXPORTD_WERROR=ON \
   -DEXPORTD_TESTS=OFF
+
+echo "== clang-tidy"
+bash scripts/clang-tidy.sh build-tidy
 
 # -O1 -g1: what the sanitizers recommend, with line tables for their reports,
 # and builds that stay well inside the time CI allows on two cores.
