@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "app/dropzone_capability_log.h"
 #include "app/connection_settings_cache.h"
+#include "app/dropzone_capability_log.h"
 #include "domain/retry_policy.h"
 #include "ports/dropzone.h"
 #include "ports/export_queue.h"
