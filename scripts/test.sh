@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs the Debian packages; builds once as users do
 # (Release, -O3) with warnings as errors, since some warnings only appear
-# when the optimizer runs; runs clang-tidy once over every source, failing on
-# any finding; builds with ASan and UBSan and runs the unit, integration
+# when the optimizer runs; runs clang-tidy once (scripts/clang-tidy.sh),
+# failing on any finding; builds with ASan and UBSan and runs the unit, integration
 # (real PostgreSQL, sshd, redis-server started by the harness) and
 # end-to-end suites through ctest; builds the unit and integration tests
 # with ThreadSanitizer and runs them; then fuzzes the ack parser.
@@ -10,24 +10,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 
-echo "== Release build, -Werror"
+echo "== Release build, -Werror (at ${SECONDS} s)"
 bash scripts/build.sh build-release -DCMAKE_BUILD_TYPE=Release -DEXPORTD_WERROR=ON \
   -DEXPORTD_TESTS=OFF
 
-echo "== clang-tidy"
+echo "== clang-tidy (at ${SECONDS} s)"
 bash scripts/clang-tidy.sh build-tidy
 
 # -O1 -g1: what the sanitizers recommend, with line tables for their reports,
 # and builds that stay well inside the time CI allows on two cores.
 sanitizer_flags=(-DEXPORTD_WERROR=ON -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG")
 
-echo "== ASan and UBSan: every suite"
+echo "== ASan and UBSan: every suite (at ${SECONDS} s)"
 bash scripts/build.sh build-sanitize -DEXPORTD_SANITIZE=address "${sanitizer_flags[@]}"
 (cd build-sanitize &&
   ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(pwd)/../tests/lsan.supp:print_suppressions=0 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure --timeout 600)
 
-echo "== ThreadSanitizer: unit and integration suites"
+echo "== ThreadSanitizer: unit and integration suites (at ${SECONDS} s)"
 bash scripts/build.sh build-tsan -DEXPORTD_SANITIZE=thread "${sanitizer_flags[@]}" \
   --target unit_tests integration_tests
 (cd build-tsan &&
@@ -36,10 +36,11 @@ bash scripts/build.sh build-tsan -DEXPORTD_SANITIZE=thread "${sanitizer_flags[@]
 
 # A short fuzz run of the ack parser (libFuzzer needs clang), from the seed
 # corpus that covers every verdict; new inputs stay in the build tree.
-echo "== libFuzzer: the ack parser"
+echo "== libFuzzer: the ack parser (at ${SECONDS} s)"
 CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEXPORTD_TESTS=OFF \
   -DEXPORTD_MANPAGE=OFF -DEXPORTD_FUZZ=ON >/dev/null
 cmake --build build-fuzz --target fuzz_ack_parser -j "$(nproc)" >/dev/null
 mkdir -p build-fuzz/corpus
 ./build-fuzz/fuzz_ack_parser -max_total_time=30 -print_final_stats=1 build-fuzz/corpus \
   tests/fuzz/corpus 2>&1 | tail -n 12
+echo "== done in ${SECONDS} s"
