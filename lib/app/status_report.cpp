@@ -38,7 +38,7 @@ nlohmann::ordered_json status_report_json(const StatusReport& report) {
 std::string status_report_text(const StatusReport& report) {
   std::string text = "exports:";
   for (const auto& [status, count] : report.queue.exports_by_status) {
-    text += " " + std::string(to_string(status)) + " " + std::to_string(count);
+    text.append(" ").append(to_string(status)).append(" ").append(std::to_string(count));
   }
   text +=
       "\noldest PENDING: " + (report.queue.oldest_pending_age
