@@ -81,21 +81,12 @@ void AckPoller::start() {
 }
 
 void AckPoller::request_stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  changed_.notify_all();
+  stop_.request_stop();  // wakes every wait on changed_
 }
 
 void AckPoller::stop() {
   request_stop();
-  for (auto& t : threads_) {
-    if (t.joinable()) {
-      t.join();
-    }
-  }
-  threads_.clear();
+  threads_.clear();  // joins
 }
 
 void AckPoller::update(std::chrono::seconds poll_interval) {
@@ -351,7 +342,7 @@ bool AckPoller::poll_connection(int index, AckStore& store, const AckConnection&
 void AckPoller::run_thread(int index) {
   std::unique_ptr<AckStore> store;
   auto backoff = std::chrono::milliseconds(200);
-  while (!stopping_) {
+  while (!stop_.stop_requested()) {
     try {
       if (!store) {
         store = stores_(index);
@@ -380,7 +371,7 @@ void AckPoller::run_thread(int index) {
           earliest = std::min(earliest, s.due);
         }
         if (!next) {
-          changed_.wait_until(lock, earliest, [&] { return stopping_.load(); });
+          changed_.wait_until(lock, stop_.get_token(), earliest, [] { return false; });
           continue;
         }
       }
@@ -414,7 +405,7 @@ void AckPoller::run_thread(int index) {
                 {{"error", e.what()}, {"category", to_string(failure_kind_of(e))}});
       store.reset();
       std::unique_lock lock(mutex_);
-      changed_.wait_for(lock, backoff, [&] { return stopping_.load(); });
+      changed_.wait_for(lock, stop_.get_token(), backoff, [] { return false; });
       backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
     }
   }

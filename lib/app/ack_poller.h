@@ -6,13 +6,13 @@
 // the files to processed/ or error/.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -94,12 +94,12 @@ class AckPoller {
   DropzoneCache& dropzones_;
   Metrics& metrics_;
   ConnectionSettingsCache settings_;
-  std::vector<std::thread> threads_;
-  std::mutex mutex_;  // guards schedule_, refreshed_, stopping_ waits
-  std::condition_variable changed_;
+  std::vector<std::jthread> threads_;
+  std::stop_source stop_;  // every thread's, and every wait's
+  std::mutex mutex_;       // guards schedule_, refreshed_
+  std::condition_variable_any changed_;
   std::map<std::string, Schedule> schedule_;
   std::chrono::steady_clock::time_point refreshed_;
-  std::atomic<bool> stopping_{false};
   std::mutex seen_mutex_;
   std::map<std::string, std::map<std::string, Seen>> seen_;  // by connection, then file
 };

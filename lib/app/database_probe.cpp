@@ -1,3 +1,5 @@
+// The probe's thread asks, records the answer, and sleeps until the next
+// question or a stop.
 #include "app/database_probe.h"
 
 #include "logging/logging.h"
@@ -6,18 +8,12 @@ namespace exportd {
 
 DatabaseProbe::DatabaseProbe(Ask ask, std::chrono::milliseconds interval,
                              std::chrono::milliseconds max_age)
-    : ask_(std::move(ask)), interval_(interval), max_age_(max_age) {
-  thread_ = std::thread([this] { run(); });
-}
+    : ask_(std::move(ask)),
+      interval_(interval),
+      max_age_(max_age),
+      thread_([this](const std::stop_token& stop) { run(stop); }) {}
 
-DatabaseProbe::~DatabaseProbe() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  stop_.notify_all();
-  thread_.join();
-}
+DatabaseProbe::~DatabaseProbe() = default;
 
 bool DatabaseProbe::reachable() {
   std::lock_guard lock(mutex_);
@@ -53,9 +49,9 @@ void DatabaseProbe::report(bool reachable) {
   reachable_ = reachable;
 }
 
-void DatabaseProbe::run() {
+void DatabaseProbe::run(const std::stop_token& stop) {
   std::unique_lock lock(mutex_);
-  while (!stopping_) {
+  while (!stop.stop_requested()) {
     asked_at_ = Clock::now();
     lock.unlock();
     const auto answer = ask_();
@@ -66,7 +62,7 @@ void DatabaseProbe::run() {
       pending_ = answer;
     }
     report(answered_);
-    stop_.wait_for(lock, interval_, [&] { return stopping_; });
+    stopped_.wait_for(lock, stop, interval_, [] { return false; });
   }
 }
 

@@ -5,12 +5,12 @@
 // question is still hanging. Logs once per change of state.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <thread>
 
 namespace exportd {
@@ -33,7 +33,7 @@ class DatabaseProbe {
   std::optional<long long> pending();
 
  private:
-  void run();
+  void run(const std::stop_token& stop);
   bool reachable_locked();
   void report(bool reachable);
 
@@ -41,13 +41,12 @@ class DatabaseProbe {
   std::chrono::milliseconds interval_;
   std::chrono::milliseconds max_age_;
   std::mutex mutex_;
-  std::condition_variable stop_;
-  bool stopping_ = false;
+  std::condition_variable_any stopped_;  // only ever woken by a stop
   std::optional<long long> pending_;
   bool answered_ = true;                       // the last question's outcome
   std::optional<Clock::time_point> asked_at_;  // the question in flight
   std::optional<bool> reachable_;              // as last logged
-  std::thread thread_;
+  std::jthread thread_;  // last: stopped and joined before the members above go
 };
 
 }  // namespace exportd

@@ -73,10 +73,10 @@ void ExportWorkerPool::start() {
   for (int i = 0; i < options_.workers; ++i) {
     beat(i);
   }
+  lease_keeper_.emplace([this] { return queues_(options_.workers); }, options_.lease);
   for (int i = 0; i < options_.workers; ++i) {
-    threads_.emplace_back([this, i] { run_worker(i); });
+    workers_.emplace_back([this, i] { run_worker(i); });
   }
-  lease_keeper_ = std::jthread([this](std::stop_token stop) { keep_leases(stop); });
 }
 
 void ExportWorkerPool::wake() {
@@ -88,26 +88,14 @@ void ExportWorkerPool::wake() {
 }
 
 void ExportWorkerPool::request_stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wakeup_.notify_all();
+  stop_.request_stop();  // wakes every wait on wakeup_
 }
 
 void ExportWorkerPool::stop() {
   request_stop();
-  for (auto& t : threads_) {
-    if (t.joinable()) {
-      t.join();
-    }
-  }
-  threads_.clear();
+  workers_.clear();  // joins
   // Only now: a stopping worker still finishes the export in hand.
-  if (lease_keeper_.joinable()) {
-    lease_keeper_.request_stop();
-    lease_keeper_.join();
-  }
+  lease_keeper_.reset();
 }
 
 void ExportWorkerPool::beat(int index) {
@@ -145,23 +133,25 @@ void ExportWorkerPool::wait_for_work(int index, std::uint64_t seen_generation,
                                      std::chrono::milliseconds timeout) {
   // Beats at least every second while idle: an idle worker is a healthy one.
   const auto deadline = Clock::now() + timeout;
+  const auto woken = [&] { return generation_ != seen_generation; };
   std::unique_lock lock(mutex_);
-  while (!stopping_ && generation_ == seen_generation && Clock::now() < deadline) {
-    wakeup_.wait_for(lock,
-                     std::min<Clock::duration>(deadline - Clock::now(), std::chrono::seconds(1)));
+  while (!stop_.stop_requested() && !woken() && Clock::now() < deadline) {
+    wakeup_.wait_for(lock, stop_.get_token(),
+                     std::min<Clock::duration>(deadline - Clock::now(), std::chrono::seconds(1)),
+                     woken);
     beat(index);
   }
 }
 
 void ExportWorkerPool::sleep_unless_stopped(std::chrono::milliseconds duration) {
   std::unique_lock lock(mutex_);
-  wakeup_.wait_for(lock, duration, [&] { return stopping_.load(); });
+  wakeup_.wait_for(lock, stop_.get_token(), duration, [] { return false; });
 }
 
 void ExportWorkerPool::run_worker(int index) {
   std::unique_ptr<ExportQueue> queue = queues_(index);
   auto backoff = std::chrono::milliseconds(100);
-  while (!stopping_) {
+  while (!stop_.stop_requested()) {
     beat(index);
     std::uint64_t generation = 0;
     std::chrono::milliseconds poll_interval{};
@@ -184,46 +174,9 @@ void ExportWorkerPool::run_worker(int index) {
       wait_for_work(index, generation, poll_interval);
       continue;
     }
-    track_leases(batch, true);
+    lease_keeper_->hold(batch);
     deliver_batch(index, *queue, batch);
-    track_leases(batch, false);
-  }
-}
-
-void ExportWorkerPool::track_leases(const std::vector<ClaimedExport>& batch, bool claimed) {
-  std::lock_guard lock(leases_mutex_);
-  for (const auto& item : batch) {
-    if (claimed) {
-      leases_[item.export_id] = item.lease_owner;
-    } else {
-      leases_.erase(item.export_id);
-    }
-  }
-}
-
-void ExportWorkerPool::keep_leases(std::stop_token stop) {
-  // A queue of its own: a renewal never waits for a worker's connection.
-  std::unique_ptr<ExportQueue> queue = queues_(options_.workers);
-  while (!stop.stop_requested()) {
-    std::vector<LeaseHolder> held;
-    {
-      std::unique_lock lock(leases_mutex_);
-      if (leases_wakeup_.wait_for(lock, stop, options_.lease / 3, [] { return false; }) ||
-          stop.stop_requested()) {
-        return;
-      }
-      for (const auto& [export_id, owner] : leases_) {
-        held.push_back({export_id, owner});
-      }
-    }
-    if (held.empty()) {
-      continue;
-    }
-    try {
-      queue->renew(held, options_.lease);
-    } catch (const std::exception& e) {
-      log_event(Level::warn, "cannot renew leases", {{"count", held.size()}, {"error", e.what()}});
-    }
+    lease_keeper_->release(batch);
   }
 }
 
@@ -240,7 +193,7 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
   for (const ClaimedExport& item : batch) {
     const auto started = Clock::now();
     beat(worker);
-    if (stopping_) {
+    if (stop_.stop_requested()) {
       postpone(queue, item, std::chrono::milliseconds(0));
       continue;
     }

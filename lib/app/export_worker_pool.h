@@ -19,6 +19,7 @@
 
 #include "app/connection_settings_cache.h"
 #include "app/dropzone_capability_log.h"
+#include "app/lease_keeper.h"
 #include "domain/retry_policy.h"
 #include "ports/dropzone.h"
 #include "ports/export_queue.h"
@@ -80,10 +81,6 @@ class ExportWorkerPool {
 
  private:
   void run_worker(int index);
-  // Renews, every lease / 3, the lease of every export claimed and not yet
-  // released, whatever the workers are doing (a call may block for long).
-  void keep_leases(std::stop_token stop);
-  void track_leases(const std::vector<ClaimedExport>& batch, bool claimed);
   void deliver_batch(int worker, ExportQueue& queue, std::vector<ClaimedExport>& batch);
   void postpone(ExportQueue& queue, const ClaimedExport& item, std::chrono::milliseconds delay);
   // The error's kind (failure_kind_of) goes to error_json and the log as the
@@ -101,19 +98,16 @@ class ExportWorkerPool {
   Metrics& metrics_;
   DropzoneCapabilityLog capability_log_;
   ConnectionSettingsCache settings_;
-  std::vector<std::thread> threads_;
+  std::optional<LeaseKeeper> lease_keeper_;  // outlives the workers: joined after them
+  std::vector<std::jthread> workers_;
+  std::stop_source stop_;  // every worker's, and every wait's
   std::mutex mutex_;
-  std::condition_variable wakeup_;
+  std::condition_variable_any wakeup_;
   std::uint64_t generation_ = 0;  // bumped by wake(); guarded by mutex_
-  std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::int64_t> last_delivery_ns_{0};  // system_clock; 0 = never
   // steady_clock of each worker's latest loop, in ns since the epoch.
   std::unique_ptr<std::atomic<std::int64_t>[]> beats_;
-  std::mutex leases_mutex_;
-  std::condition_variable_any leases_wakeup_;  // only ever woken by a stop
-  std::map<std::string, std::string> leases_;  // export id -> lease owner
-  std::jthread lease_keeper_;                  // stopped after the workers
 };
 
 }  // namespace exportd
