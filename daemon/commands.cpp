@@ -1,3 +1,5 @@
+// Wiring of each subcommand: builds the adapters from the configuration and
+// hands them to the use cases in lib/app; `run` hands them to ServiceSupervisor.
 #include "commands.h"
 
 #include <signal.h>

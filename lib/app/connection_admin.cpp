@@ -1,3 +1,5 @@
+// `connection set` validates before it stores; `connection test` records
+// its outcome whatever it was.
 #include "app/connection_admin.h"
 
 #include <random>

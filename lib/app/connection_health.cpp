@@ -1,3 +1,4 @@
+// Breaker changes are logged and told to the metrics outside the lock.
 #include "app/connection_health.h"
 
 #include "logging/logging.h"

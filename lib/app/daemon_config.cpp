@@ -1,3 +1,4 @@
+// The key table, its validation, and the environment overrides.
 #include "app/daemon_config.h"
 
 #include <algorithm>

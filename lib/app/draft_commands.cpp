@@ -1,3 +1,5 @@
+// approve, push and retry: the idempotency store first when there is one,
+// the draft's state rules always.
 #include "app/draft_commands.h"
 
 #include <regex>

@@ -1,3 +1,4 @@
+// A worker's cached dropzone is replaced when its settings or secret change.
 #include "app/dropzone_cache.h"
 
 #include "app/secret_box.h"

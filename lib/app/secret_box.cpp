@@ -1,3 +1,4 @@
+// libsodium secretbox: a fresh nonce per seal; the key wiped when the box goes.
 #include "app/secret_box.h"
 
 #include <sodium.h>

@@ -1,3 +1,4 @@
+// The status line, from the PENDING count and the deliveries since start.
 #include "app/service_status.h"
 
 namespace exportd {

@@ -1,3 +1,4 @@
+// libsodium's SHA-256, hex encoded.
 #include "app/sha256.h"
 
 #include <sodium.h>

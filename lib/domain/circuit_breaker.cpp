@@ -1,3 +1,5 @@
+// The breaker's state changes: closed, open for a doubling pause, half open
+// for one trial call.
 #include "domain/circuit_breaker.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Parsing and validation of a connection's settings; each refusal names the key.
 #include "domain/connection_settings.h"
 
 #include <algorithm>

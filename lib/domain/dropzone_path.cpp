@@ -1,3 +1,5 @@
+// Normalizing dropzone paths (absolute, no `..`; empty and `.` parts dropped)
+// and checking that one lies within a root.
 #include "domain/dropzone_path.h"
 
 #include <sstream>

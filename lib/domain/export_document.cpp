@@ -1,3 +1,5 @@
+// The builder (key order, nulls, exact line totals) and the serializer that
+// writes stored addresses verbatim.
 #include "domain/export_document.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Export and temp file names.
 #include "domain/file_name.h"
 
 #include <algorithm>

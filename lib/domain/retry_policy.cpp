@@ -1,3 +1,4 @@
+// Exponential backoff with equal jitter, capped.
 #include "domain/retry_policy.h"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// The spdlog logger and the two line formats; values are escaped so an event
+// never spans lines.
 #include "logging/logging.h"
 
 #include <atomic>

@@ -1,3 +1,4 @@
+// The real system calls behind PosixIo.
 #include "adapters/filesystem/posix_io.h"
 
 #include <dirent.h>

@@ -1,3 +1,4 @@
+// Array literals and hex bytes as Postgres parses them.
 #include "adapters/postgres/pg_encoding.h"
 
 namespace exportd {

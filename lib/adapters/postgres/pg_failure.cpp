@@ -1,3 +1,4 @@
+// The SQLSTATE classes and libpqxx exception types, mapped to failure kinds.
 #include "adapters/postgres/pg_failure.h"
 
 #include <string>

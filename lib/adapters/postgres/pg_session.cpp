@@ -1,3 +1,5 @@
+// Connection strings merged with libpq's own parser, so nothing the operator
+// set is overridden; one deadline watcher for every database socket.
 #include "adapters/postgres/pg_session.h"
 
 #include <libpq-fe.h>

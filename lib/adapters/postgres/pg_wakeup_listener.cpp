@@ -1,3 +1,5 @@
+// The listener's thread: LISTEN, wait for notifications with a bounded wait,
+// and LISTEN again on a new connection after a database restart.
 #include "adapters/postgres/pg_wakeup_listener.h"
 
 #include <poll.h>

@@ -1,3 +1,5 @@
+// civetweb handlers for /metrics and /healthz; each request runs on one of
+// civetweb's own threads.
 #include "adapters/prometheus/metrics_endpoint.h"
 
 #include <civetweb.h>

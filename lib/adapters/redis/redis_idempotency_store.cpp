@@ -1,3 +1,4 @@
+// Idempotency keys as Redis SET NX EX commands over hiredis.
 #include "adapters/redis/redis_idempotency_store.h"
 
 #include <hiredis/hiredis.h>

@@ -1,3 +1,4 @@
+// The sd_notify messages, one call each.
 #include "adapters/systemd/sd_notifier.h"
 
 #include <systemd/sd-daemon.h>
