@@ -336,7 +336,7 @@ TEST_CASE("documents that break the contract fail with field and rule, and are n
   REQUIRE(delivered.size() == 1);
   CHECK(delivered[0] ==
         query_value(url, "SELECT dropzone_path FROM erp_exports WHERE id = '" + ids[3] + "'"));
-  const std::string schema = EXPORTD_SCHEMA;
+  const std::string schema = published_schema();
   CHECK(schema_accepts(schema, {slurp(delivered[0])}).at(0));
   fs::remove_all(root);
 }

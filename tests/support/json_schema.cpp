@@ -9,6 +9,10 @@
 
 namespace exportd::testing {
 
+std::string published_schema() {
+  return EXPORTD_SCHEMA;
+}
+
 namespace {
 
 // check_schema first: a schema the validator cannot read must not make
