@@ -41,6 +41,6 @@ CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEXPORTD
   -DEXPORTD_MANPAGE=OFF -DEXPORTD_FUZZ=ON >/dev/null
 cmake --build build-fuzz --target fuzz_ack_parser -j "$(nproc)" >/dev/null
 mkdir -p build-fuzz/corpus
-./build-fuzz/fuzz_ack_parser -max_total_time=30 -print_final_stats=1 build-fuzz/corpus \
+./build-fuzz/fuzz_ack_parser -max_total_time=20 -print_final_stats=1 build-fuzz/corpus \
   tests/fuzz/corpus 2>&1 | tail -n 12
 echo "== done in ${SECONDS} s"
