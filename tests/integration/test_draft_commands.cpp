@@ -19,7 +19,7 @@ namespace {
 
 const std::string kActor = "11111111-2222-3333-4444-555555555555";
 
-struct Fixture {
+struct DraftFixture {
   std::string url = PgCluster::shared().fresh_database();
   SeededOrg org = seed_org(url, "acme", "/tmp/exportd-none/exports", "/tmp/exportd-none/acks");
   PgDraftStore drafts{url};
@@ -34,7 +34,7 @@ struct Fixture {
 }  // namespace
 
 TEST_CASE("approve: READY only, with the actor in the audit log", "[drafts]") {
-  Fixture f;
+  DraftFixture f;
   const auto id = f.draft("READY");
   approve_draft(f.drafts, id, kActor);
   CHECK(f.count("SELECT status FROM draft_orders WHERE id = '" + id + "'") == "APPROVED");
@@ -46,7 +46,7 @@ TEST_CASE("approve: READY only, with the actor in the audit log", "[drafts]") {
 }
 
 TEST_CASE("push: concurrent pushes of one draft create one export", "[drafts]") {
-  Fixture f;
+  DraftFixture f;
   const auto id = f.draft("APPROVED");
   std::atomic<int> created{0}, refused{0};
   std::vector<std::thread> pushers;
@@ -76,7 +76,7 @@ TEST_CASE("push: concurrent pushes of one draft create one export", "[drafts]") 
 
 TEST_CASE("push is refused without an active connection; retry keeps the failed export",
           "[drafts]") {
-  Fixture f;
+  DraftFixture f;
   const auto failed = f.draft("ERROR");
   query_value(f.url,
               "INSERT INTO erp_exports (org_id, erp_connection_id, draft_order_id, status)"
@@ -99,7 +99,7 @@ TEST_CASE("push is refused without an active connection; retry keeps the failed 
 
 TEST_CASE("idempotency keys in redis: the same key, the same export; redis down falls back",
           "[drafts][redis]") {
-  Fixture f;
+  DraftFixture f;
   RedisServer redis;
   RedisIdempotencyStore store(redis.url());
   const auto id = f.draft("APPROVED");
@@ -129,7 +129,7 @@ TEST_CASE("idempotency keys in redis: the same key, the same export; redis down 
 }
 
 TEST_CASE("status: queue depth, oldest PENDING, recent failures, ack polls", "[drafts]") {
-  Fixture f;
+  DraftFixture f;
   seed_exports(f.url, f.org, 3, 1);
   query_value(f.url,
               "UPDATE erp_exports SET created_at = now() - interval '90 seconds'"

@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Fixture {
+struct QueueFixture {
   std::string url = PgCluster::shared().fresh_database();
   SeededOrg org = seed_org(url, "acme", "/tmp/exportd-none/exports", "/tmp/exportd-none/acks");
 };
@@ -56,7 +56,7 @@ TEST_CASE("migrations apply once and are safe to run again and concurrently", "[
 
 TEST_CASE("claim leases due exports, counts the attempt and fixes the file name once",
           "[postgres]") {
-  Fixture f;
+  QueueFixture f;
   const auto ids = seed_exports(f.url, f.org, 3, 2);
   PgExportQueue queue(f.url, "worker-a");
   const auto claimed = queue.claim(10, 30s);
@@ -110,7 +110,7 @@ TEST_CASE("claim leases due exports, counts the attempt and fixes the file name 
 }
 
 TEST_CASE("concurrent claims never hand one export to two workers", "[postgres]") {
-  Fixture f;
+  QueueFixture f;
   seed_exports(f.url, f.org, 200, 1);
   std::mutex mutex;
   std::multiset<std::string> seen;
@@ -139,7 +139,7 @@ TEST_CASE("concurrent claims never hand one export to two workers", "[postgres]"
 
 TEST_CASE("record_sent sets SENT, draft PUSHED and writes the audit entry in one go",
           "[postgres]") {
-  Fixture f;
+  QueueFixture f;
   seed_exports(f.url, f.org, 1, 1);
   PgExportQueue queue(f.url, "worker-a");
   const auto claimed = queue.claim(1, 30s);
@@ -162,7 +162,7 @@ TEST_CASE("record_sent sets SENT, draft PUSHED and writes the audit entry in one
 }
 
 TEST_CASE("an export queued by plain SQL for an APPROVED draft still ends PUSHED", "[postgres]") {
-  Fixture f;
+  QueueFixture f;
   seed_exports(f.url, f.org, 1, 1);
   {
     pqxx::connection conn(f.url);
@@ -179,7 +179,7 @@ TEST_CASE("an export queued by plain SQL for an APPROVED draft still ends PUSHED
 }
 
 TEST_CASE("record_failure reschedules, or fails the export and errors the draft", "[postgres]") {
-  Fixture f;
+  QueueFixture f;
   seed_exports(f.url, f.org, 2, 1);
   PgExportQueue queue(f.url, "w");
   const auto claimed = queue.claim(2, 30s);
@@ -203,7 +203,7 @@ TEST_CASE("record_failure reschedules, or fails the export and errors the draft"
 }
 
 TEST_CASE("an inactive connection arrives without settings", "[postgres]") {
-  Fixture f;
+  QueueFixture f;
   seed_exports(f.url, f.org, 1, 1);
   query_value(f.url, "UPDATE erp_connections SET is_active = false RETURNING 1");
   PgExportQueue queue(f.url, "w");
@@ -213,7 +213,7 @@ TEST_CASE("an inactive connection arrives without settings", "[postgres]") {
 }
 
 TEST_CASE("state rules are enforced by the database", "[postgres]") {
-  Fixture f;
+  QueueFixture f;
   seed_exports(f.url, f.org, 1, 1);
   CHECK_THROWS_WITH(query_value(f.url, "UPDATE draft_orders SET status = 'READY' RETURNING 1"),
                     Catch::Contains("cannot go from PUSHING to READY"));
@@ -234,7 +234,7 @@ TEST_CASE("an unreachable database is a transient failure", "[postgres]") {
 }
 
 TEST_CASE("a database error that will not go away is a permanent failure", "[postgres]") {
-  Fixture f;
+  QueueFixture f;
   seed_exports(f.url, f.org, 2, 1);
   PgExportQueue queue(f.url, "w");
   const auto claimed = queue.claim(1, 30s);
@@ -253,7 +253,7 @@ TEST_CASE("a database error that will not go away is a permanent failure", "[pos
 
 TEST_CASE("a claimed document is one snapshot while a writer edits header and lines",
           "[postgres]") {
-  Fixture f;
+  QueueFixture f;
   const auto ids = seed_exports(f.url, f.org, 4, 8);
   std::atomic<bool> done{false};
   std::atomic<bool> edited{false};
@@ -292,7 +292,7 @@ TEST_CASE("a claimed document is one snapshot while a writer edits header and li
 }
 
 TEST_CASE("postpone releases a claim without counting the attempt", "[postgres]") {
-  Fixture f;
+  QueueFixture f;
   const auto ids = seed_exports(f.url, f.org, 2, 1);
   PgExportQueue queue(f.url, "worker-a");
   auto claimed = queue.claim(10, 30s);
@@ -314,7 +314,7 @@ TEST_CASE("postpone releases a claim without counting the attempt", "[postgres]"
 
 TEST_CASE("renew extends the leases their owners hold, whoever asks; leases in milliseconds",
           "[postgres]") {
-  Fixture f;
+  QueueFixture f;
   const auto ids = seed_exports(f.url, f.org, 2, 1);
   PgExportQueue worker(f.url, "worker-a");
   const auto claimed = worker.claim(10, 1500ms);
@@ -343,7 +343,7 @@ TEST_CASE("renew extends the leases their owners hold, whoever asks; leases in m
 }
 
 TEST_CASE("a claim carries the connection's sealed secret byte for byte", "[postgres]") {
-  Fixture f;
+  QueueFixture f;
   seed_exports(f.url, f.org, 1, 1);
   query_value(f.url, "UPDATE erp_connections SET secret = '\\x00ff10'::bytea RETURNING 1");
   PgExportQueue queue(f.url, "worker-a");

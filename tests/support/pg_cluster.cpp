@@ -30,28 +30,6 @@ std::string find_bin_dir() {
   return best + "/bin";
 }
 
-// The processes whose parent is `parent`, from /proc.
-std::vector<int> children_of(int parent) {
-  std::vector<int> children;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) {
-      continue;
-    }
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    std::getline(stat, line);
-    // pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
-    std::istringstream rest(line.substr(line.rfind(')') + 1));
-    std::string state;
-    int ppid = 0;
-    if (rest >> state >> ppid && ppid == parent) {
-      children.push_back(std::stoi(name));
-    }
-  }
-  return children;
-}
-
 }  // namespace
 
 PgCluster::PgCluster() : bin_dir_(find_bin_dir()), data_dir_(make_temp_dir("exportd-pg")) {

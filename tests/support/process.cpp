@@ -12,6 +12,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -175,6 +176,38 @@ std::string make_temp_dir(const std::string& prefix) {
     throw std::runtime_error("mkdtemp failed: " + std::string(std::strerror(errno)));
   }
   return pattern;
+}
+
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> children;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    // pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+    std::istringstream rest(line.substr(line.rfind(')') + 1));
+    std::string state;
+    pid_t ppid = 0;
+    if (rest >> state >> ppid && ppid == parent) {
+      children.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+  }
+  return children;
+}
+
+std::vector<pid_t> descendants_of(pid_t ancestor) {
+  std::vector<pid_t> found;
+  for (const pid_t child : children_of(ancestor)) {
+    found.push_back(child);
+    for (const pid_t grandchild : descendants_of(child)) {
+      found.push_back(grandchild);
+    }
+  }
+  return found;
 }
 
 }  // namespace exportd::testing

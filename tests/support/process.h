@@ -50,6 +50,10 @@ class Process {
 // Polls `condition` every few ms until it holds or `timeout` passes.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
+// The processes whose parent is `parent`, and all of theirs, from /proc.
+std::vector<pid_t> children_of(pid_t parent);
+std::vector<pid_t> descendants_of(pid_t ancestor);
+
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int free_port();
 

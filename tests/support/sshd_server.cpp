@@ -35,25 +35,6 @@ void generate_key(const std::string& type, const std::string& path,
                         "-f", path}});
 }
 
-// Session processes are the listener's children; `pgrep -P` lists them.
-std::vector<pid_t> children_of(pid_t parent) {
-  std::vector<pid_t> pids;
-  const auto out =
-      run_capture({.argv = {"sh", "-c", "pgrep -P " + std::to_string(parent) + " || true"}});
-  std::istringstream lines(out);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (!line.empty()) {
-      const auto pid = static_cast<pid_t>(std::stol(line));
-      pids.push_back(pid);
-      for (const pid_t grandchild : children_of(pid)) {
-        pids.push_back(grandchild);
-      }
-    }
-  }
-  return pids;
-}
-
 }  // namespace
 
 SshdServer::SshdServer() {
@@ -148,7 +129,7 @@ void SshdServer::stop() {
     return;
   }
   thaw();
-  for (const pid_t pid : children_of(sshd_->pid())) {
+  for (const pid_t pid : descendants_of(sshd_->pid())) {
     ::kill(pid, SIGKILL);
   }
   sshd_->signal(SIGTERM);
@@ -158,27 +139,27 @@ void SshdServer::stop() {
 
 void SshdServer::freeze() {
   sshd_->signal(SIGSTOP);
-  for (const pid_t pid : children_of(sshd_->pid())) {
+  for (const pid_t pid : descendants_of(sshd_->pid())) {
     ::kill(pid, SIGSTOP);
   }
 }
 
 void SshdServer::thaw() {
-  for (const pid_t pid : children_of(sshd_->pid())) {
+  for (const pid_t pid : descendants_of(sshd_->pid())) {
     ::kill(pid, SIGCONT);
   }
   sshd_->signal(SIGCONT);
 }
 
 void SshdServer::kill_sessions() {
-  for (const pid_t pid : children_of(sshd_->pid())) {
+  for (const pid_t pid : descendants_of(sshd_->pid())) {
     ::kill(pid, SIGKILL);
   }
 }
 
 size_t SshdServer::session_descriptors() const {
   size_t count = 0;
-  for (const pid_t pid : children_of(sshd_->pid())) {
+  for (const pid_t pid : descendants_of(sshd_->pid())) {
     std::error_code error;  // a process that just exited has none
     for (fs::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", error), end;
          !error && it != end; it.increment(error)) {

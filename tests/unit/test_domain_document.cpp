@@ -13,10 +13,6 @@ using namespace exportd;
 
 namespace {
 
-ExportSource full_source() {
-  return testing::complete_export_source();
-}
-
 std::vector<std::string> keys_of(const nlohmann::ordered_json& object) {
   std::vector<std::string> keys;
   for (const auto& [key, value] : object.items()) {
@@ -58,7 +54,8 @@ TEST_CASE("multiply_decimal is exact and keeps the stored scale", "[domain]") {
 }
 
 TEST_CASE("the document has every key, in the spec's order", "[domain]") {
-  const auto doc = build_export_document(full_source(), "orderflow-exportd 0.1.0").json;
+  const auto doc =
+      build_export_document(testing::complete_export_source(), "orderflow-exportd 0.1.0").json;
   CHECK(keys_of(doc) == std::vector<std::string>{"export_version", "org_slug", "draft_order_id",
                                                  "approved_at", "customer", "header", "lines",
                                                  "meta"});
@@ -84,7 +81,7 @@ TEST_CASE("the document has every key, in the spec's order", "[domain]") {
 }
 
 TEST_CASE("lines are ordered by line_no with exact totals", "[domain]") {
-  const auto doc = build_export_document(full_source(), "x").json;
+  const auto doc = build_export_document(testing::complete_export_source(), "x").json;
   CHECK(doc["lines"][0]["line_no"] == 1);
   CHECK(doc["lines"][0]["qty"] == "10.0000");
   CHECK(doc["lines"][0]["unit_price"] == "1.2300");
@@ -95,7 +92,7 @@ TEST_CASE("lines are ordered by line_no with exact totals", "[domain]") {
 }
 
 TEST_CASE("a draft without customer or lines is still a complete document", "[domain]") {
-  auto source = full_source();
+  auto source = testing::complete_export_source();
   source.customer.reset();
   source.lines.clear();
   source.approved_at.reset();
@@ -108,7 +105,7 @@ TEST_CASE("a draft without customer or lines is still a complete document", "[do
 }
 
 TEST_CASE("text survives quotes, backslashes, control characters and non-ASCII", "[domain]") {
-  auto source = full_source();
+  auto source = testing::complete_export_source();
   const std::string nasty = "Quote \" back\\slash \n tab\t bell\x07 Grüße 東京 😀";
   source.notes = nasty;
   source.lines[1].description = nasty;
@@ -124,7 +121,7 @@ TEST_CASE("text survives quotes, backslashes, control characters and non-ASCII",
 
 TEST_CASE("the document validates against the published schema; a broken one does not",
           "[domain]") {
-  auto doc = build_export_document(full_source(), "orderflow-exportd 0.1.0");
+  auto doc = build_export_document(testing::complete_export_source(), "orderflow-exportd 0.1.0");
   CHECK(schema_accepts(serialize_export_document(doc)));
   doc.json["unexpected"] = 1;
   CHECK_FALSE(schema_accepts(serialize_export_document(doc)));
@@ -135,7 +132,7 @@ TEST_CASE("addresses are written as stored with every digit and their nesting", 
       R"({"n": 12345678901234567890123, "price": 19.90, "tiny": -0.000000000000000000001,)"
       R"( "huge": 1E+400, "nested": {"a": [1.10, {"b": 2.50e-3}], "empty": {}}})";
   const std::string shipping = R"({"street": "Hauptstr. 1", "zip": 10115})";
-  auto source = full_source();
+  auto source = testing::complete_export_source();
   source.customer->billing_address_json = billing;
   source.customer->shipping_address_json = shipping;
   const auto doc = build_export_document(source, "x");
@@ -159,7 +156,7 @@ TEST_CASE("an address that is not JSON text cannot be built into a document", "[
   for (const std::string text : {"{", R"({"a": 01})", R"({"a": 1.})", R"({"a": -})", R"({"a": 1e})",
                                  R"({"a": .5})", R"({"a": 1}x)", "\"\xff\""}) {
     INFO(text);
-    auto source = full_source();
+    auto source = testing::complete_export_source();
     source.customer->billing_address_json = text;
     try {
       build_export_document(source, "x");

@@ -14,20 +14,17 @@ using namespace exportd;
 
 namespace {
 
-ExportSource full_source() {
-  return testing::complete_export_source();
-}
-
 using Json = nlohmann::ordered_json;
 
 ExportDocument built(const std::function<void(ExportSource&)>& change) {
-  auto source = full_source();
+  auto source = testing::complete_export_source();
   change(source);
   return build_export_document(source, "orderflow-exportd 0.1.0");
 }
 
 ExportDocument edited(const std::function<void(Json&)>& change) {
-  auto document = build_export_document(full_source(), "orderflow-exportd 0.1.0");
+  auto document =
+      build_export_document(testing::complete_export_source(), "orderflow-exportd 0.1.0");
   change(document.json);
   return document;
 }
