@@ -111,6 +111,53 @@ Key int_key(const char* section, const char* name, int DaemonConfig::*member, lo
           copy_of(member)};
 }
 
+Key archive_key(const char* name, std::string ArchiveConfig::*member) {
+  return {"archive", name,
+          [member](const toml::node& n, DaemonConfig& c, const std::string& w) {
+            c.archive.*member = read_string(n, w);
+          },
+          [member](const DaemonConfig& c) { return nlohmann::ordered_json(c.archive.*member); },
+          [member](const DaemonConfig& from, DaemonConfig& to) {
+            to.archive.*member = from.archive.*member;
+          }};
+}
+
+// Retention runs hourly and reads its keys each time, so SIGHUP applies them.
+Key retention_key(const char* name, int RetentionConfig::*member, long long min) {
+  Key key{"retention", name,
+          [member, min](const toml::node& n, DaemonConfig& c, const std::string& w) {
+            c.retention.*member = read_int(n, w, min, 36500);
+          },
+          [member](const DaemonConfig& c) { return nlohmann::ordered_json(c.retention.*member); },
+          [member](const DaemonConfig& from, DaemonConfig& to) {
+            to.retention.*member = from.retention.*member;
+          }};
+  return reloadable(std::move(key));
+}
+
+// The keys [archive] mode needs, checked once the whole file is read.
+void check_archive(const ArchiveConfig& archive) {
+  if (archive.mode == ArchiveMode::directory &&
+      (archive.directory.empty() || archive.directory.front() != '/')) {
+    bad("'archive.directory' must be an absolute path when 'archive.mode' is 'directory'");
+  }
+  if (archive.mode == ArchiveMode::s3) {
+    for (const auto& [name, value] :
+         {std::pair{"endpoint", &archive.endpoint}, std::pair{"bucket", &archive.bucket},
+          std::pair{"region", &archive.region},
+          std::pair{"access_key_id", &archive.access_key_id}}) {
+      if (value->empty()) {
+        bad(std::string("'archive.")
+                .append(name)
+                .append("' must be set when 'archive.mode' is 's3'"));
+      }
+    }
+    if (!archive.endpoint.starts_with("https://") && !archive.endpoint.starts_with("http://")) {
+      bad("'archive.endpoint' must start with https:// or http://, got '" + archive.endpoint + "'");
+    }
+  }
+}
+
 const std::vector<Key>& keys() {
   static const std::vector<Key> table{
       string_key("database", "url", &DaemonConfig::database_url, true),
@@ -157,6 +204,7 @@ const std::vector<Key>& keys() {
       reloadable(int_key("ack", "poll_interval_s", &DaemonConfig::ack_poll_interval_s, 1, 86400)),
       // Each file is read whole into memory.
       int_key("ack", "max_file_bytes", &DaemonConfig::ack_max_file_bytes, 1, 16 << 20),
+      reloadable(int_key("ack", "timeout_s", &DaemonConfig::ack_timeout_s, 0, 31536000)),
       string_key("sftp", "known_hosts", &DaemonConfig::sftp_known_hosts),
       int_key("sftp", "operation_timeout_s", &DaemonConfig::sftp_operation_timeout_s, 1, 3600),
       string_key("secrets", "key_file", &DaemonConfig::secrets_key_file),
@@ -186,6 +234,34 @@ const std::vector<Key>& keys() {
                                                                                      : "text");
                      },
                      copy_of(&DaemonConfig::log_format)}),
+      {"archive", "mode",
+       [](const toml::node& n, DaemonConfig& c, const std::string& w) {
+         const auto mode = read_string(n, w);
+         if (mode != "off" && mode != "directory" && mode != "s3") {
+           bad(w + " must be 'off', 'directory' or 's3'");
+         }
+         c.archive.mode = mode == "off"         ? ArchiveMode::off
+                          : mode == "directory" ? ArchiveMode::directory
+                                                : ArchiveMode::s3;
+       },
+       [](const DaemonConfig& c) {
+         static const char* names[] = {"off", "directory", "s3"};
+         return nlohmann::ordered_json(names[static_cast<int>(c.archive.mode)]);
+       },
+       [](const DaemonConfig& from, DaemonConfig& to) { to.archive.mode = from.archive.mode; }},
+      archive_key("directory", &ArchiveConfig::directory),
+      archive_key("endpoint", &ArchiveConfig::endpoint),
+      archive_key("bucket", &ArchiveConfig::bucket),
+      archive_key("region", &ArchiveConfig::region),
+      archive_key("prefix", &ArchiveConfig::prefix),
+      archive_key("access_key_id", &ArchiveConfig::access_key_id),
+      archive_key("secret_key_file", &ArchiveConfig::secret_key_file),
+      retention_key("ack_files_days", &RetentionConfig::ack_files_days, 0),
+      retention_key("archive_days", &RetentionConfig::archive_days, 0),
+      retention_key("finished_exports_days", &RetentionConfig::finished_exports_days, 0),
+      // Below the compliance minimum only 0 (keep forever) is accepted; the
+      // range check below names it.
+      retention_key("audit_days", &RetentionConfig::audit_days, 0),
       {"metrics", "listen",
        [](const toml::node& n, DaemonConfig& c, const std::string& w) {
          c.metrics_listen = read_string(n, w);
@@ -269,6 +345,11 @@ DaemonConfig parse_daemon_config(const std::string& toml_text, const std::string
   if (config.export_retry_backoff_max_s < config.export_retry_backoff_s) {
     bad("'export.retry_backoff_max_s' must not be smaller than 'export.retry_backoff_s'");
   }
+  if (config.retention.audit_days != 0 && config.retention.audit_days < kMinAuditDays) {
+    bad("'retention.audit_days' must be 0 (keep forever) or at least " +
+        std::to_string(kMinAuditDays) + ", got " + std::to_string(config.retention.audit_days));
+  }
+  check_archive(config.archive);
   return config;
 }
 

@@ -17,6 +17,36 @@ namespace exportd {
 // The most export workers one daemon runs; each holds a database connection.
 inline constexpr int kMaxExportWorkers = 64;
 
+enum class ArchiveMode { off, directory, s3 };
+
+// Where the exact bytes of every delivered file are kept (docs/operations.md,
+// "Archive"). The S3 secret is read from `secret_key_file` (or the systemd
+// credential s3.secret) when the archive is opened, never from the TOML.
+struct ArchiveConfig {
+  ArchiveMode mode = ArchiveMode::off;
+  std::string directory = "/var/lib/orderflow/archive";
+  std::string endpoint;  // "https://s3.eu-central-1.amazonaws.com", "http://127.0.0.1:9000"
+  std::string bucket;
+  std::string region;
+  std::string prefix;
+  std::string access_key_id;
+  std::string secret_key_file = "/etc/orderflow-exportd/s3.secret";
+  bool operator==(const ArchiveConfig&) const = default;
+};
+
+// Days after which what the daemon keeps is removed; 0 keeps it forever
+// (docs/configuration.md, "[retention]").
+struct RetentionConfig {
+  int ack_files_days = 30;
+  int archive_days = 365;
+  int finished_exports_days = 0;
+  int audit_days = 0;  // 0, or at least kMinAuditDays
+  bool operator==(const RetentionConfig&) const = default;
+};
+
+// Audit entries are kept at least this long when they are pruned at all.
+inline constexpr int kMinAuditDays = 365;
+
 struct DaemonConfig {
   std::string database_url;
   std::string redis_url;
@@ -31,12 +61,15 @@ struct DaemonConfig {
   std::vector<std::string> filesystem_roots{"/var/lib/orderflow/dropzone"};
   int ack_poll_interval_s = 60;
   int ack_max_file_bytes = 1048576;
+  int ack_timeout_s = 86400;  // default ack deadline of a connection; 0: none
   std::string sftp_known_hosts = "/etc/orderflow-exportd/known_hosts";
   int sftp_operation_timeout_s = 30;
   std::string secrets_key_file = "/etc/orderflow-exportd/secret.key";
   Level log_level = Level::info;
   LogFormat log_format = LogFormat::json;
   std::string metrics_listen = "127.0.0.1:9464";
+  ArchiveConfig archive;
+  RetentionConfig retention;
 };
 
 struct EnvironmentOverrides {

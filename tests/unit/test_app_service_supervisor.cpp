@@ -255,6 +255,11 @@ TEST_CASE("reload applies exactly the reloadable keys and names the others", "[a
                                          "export.retry_backoff_s",
                                          "export.retry_backoff_max_s",
                                          "ack.poll_interval_s",
+                                         "ack.timeout_s",
+                                         "retention.ack_files_days",
+                                         "retention.archive_days",
+                                         "retention.finished_exports_days",
+                                         "retention.audit_days",
                                          "log.level",
                                          "log.format"};
   const auto before = parse_daemon_config("[database]\nurl = \"postgresql://a@/b\"\n", "a", {});
@@ -265,7 +270,12 @@ TEST_CASE("reload applies exactly the reloadable keys and names the others", "[a
       "[export]\nworkers = 2\nbatch_size = 3\npoll_interval_s = 9\nlease_s = 60\n"
       "max_attempts = 3\nretry_backoff_s = 7\nretry_backoff_max_s = 70\n"
       "filesystem_roots = [\"/srv/drop\"]\n"
-      "[ack]\npoll_interval_s = 5\nmax_file_bytes = 4096\n"
+      "[ack]\npoll_interval_s = 5\nmax_file_bytes = 4096\ntimeout_s = 60\n"
+      "[archive]\nmode = \"s3\"\ndirectory = \"/a\"\nendpoint = \"http://127.0.0.1:1\"\n"
+      "bucket = \"b\"\nregion = \"r\"\nprefix = \"p/\"\naccess_key_id = \"k\"\n"
+      "secret_key_file = \"/s3.secret\"\n"
+      "[retention]\nack_files_days = 1\narchive_days = 2\nfinished_exports_days = 3\n"
+      "audit_days = 400\n"
       "[sftp]\nknown_hosts = \"/k\"\noperation_timeout_s = 9\n"
       "[secrets]\nkey_file = \"/s.key\"\n"
       "[log]\nlevel = \"warn\"\nformat = \"text\"\n"

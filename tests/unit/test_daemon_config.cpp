@@ -27,6 +27,7 @@ filesystem_roots = ["/var/lib/orderflow/dropzone", "/srv/drop"]
 [ack]
 poll_interval_s = 30
 max_file_bytes = 2048
+timeout_s = 3600
 [sftp]
 known_hosts = "/etc/orderflow-exportd/known_hosts"
 operation_timeout_s = 20
@@ -35,6 +36,19 @@ key_file = "/etc/orderflow-exportd/secret.key"
 [log]
 level = "debug"
 format = "text"
+[archive]
+mode = "s3"
+endpoint = "https://s3.eu-central-1.amazonaws.com"
+bucket = "orderflow-exports"
+region = "eu-central-1"
+prefix = "exports/"
+access_key_id = "AKIAEXAMPLE"
+secret_key_file = "/etc/orderflow-exportd/s3.secret"
+[retention]
+ack_files_days = 7
+archive_days = 90
+finished_exports_days = 30
+audit_days = 400
 [metrics]
 listen = ""
 )";
@@ -69,6 +83,19 @@ TEST_CASE("the spec's example configuration parses completely", "[config]") {
   CHECK(c.log_level == Level::debug);
   CHECK(c.log_format == LogFormat::text);
   CHECK(c.metrics_listen.empty());
+  CHECK(c.ack_timeout_s == 3600);
+  CHECK(c.archive == ArchiveConfig{.mode = ArchiveMode::s3,
+                                   .directory = "/var/lib/orderflow/archive",
+                                   .endpoint = "https://s3.eu-central-1.amazonaws.com",
+                                   .bucket = "orderflow-exports",
+                                   .region = "eu-central-1",
+                                   .prefix = "exports/",
+                                   .access_key_id = "AKIAEXAMPLE",
+                                   .secret_key_file = "/etc/orderflow-exportd/s3.secret"});
+  CHECK(c.retention == RetentionConfig{.ack_files_days = 7,
+                                       .archive_days = 90,
+                                       .finished_exports_days = 30,
+                                       .audit_days = 400});
 }
 
 TEST_CASE("every key but the database URL has a default", "[config]") {
@@ -79,6 +106,12 @@ TEST_CASE("every key but the database URL has a default", "[config]") {
   CHECK(c.export_max_attempts == 8);
   CHECK(c.ack_poll_interval_s == 60);
   CHECK(c.log_format == LogFormat::json);
+  CHECK(c.ack_timeout_s == 86400);
+  CHECK(c.archive.mode == ArchiveMode::off);
+  CHECK(c.retention == RetentionConfig{.ack_files_days = 30,
+                                       .archive_days = 365,
+                                       .finished_exports_days = 0,
+                                       .audit_days = 0});
   CHECK(error_of("") ==
         "no database URL: set 'database.url' in 'exportd.toml' or "
         "EXPORTD_DATABASE_URL");
@@ -171,6 +204,20 @@ TEST_CASE("values run would refuse are refused at load, naming the key", "[confi
       {"[ack]\nmax_file_bytes = 16777217\n", "'ack.max_file_bytes' must be between 1 and 16777216"},
       {"[ack]\nmax_file_bytes = 1073741824\n", "'ack.max_file_bytes'"},
       {"[export]\nworkers = 65\n", "'export.workers' must be between 1 and 64"},
+      {"[ack]\ntimeout_s = -1\n", "'ack.timeout_s' must be between 0 and"},
+      {"[retention]\naudit_days = 364\n",
+       "'retention.audit_days' must be 0 (keep forever) or at least 365, got 364"},
+      {"[retention]\nack_files_days = -1\n", "'retention.ack_files_days' must be between 0"},
+      {"[archive]\nmode = \"tape\"\n", "'archive.mode' must be 'off', 'directory' or 's3'"},
+      {"[archive]\nmode = \"directory\"\ndirectory = \"archive\"\n",
+       "'archive.directory' must be an absolute path"},
+      {"[archive]\nmode = \"s3\"\nendpoint = \"http://127.0.0.1:9000\"\nregion = \"r\"\n"
+       "access_key_id = \"k\"\n",
+       "'archive.bucket' must be set when 'archive.mode' is 's3'"},
+      {"[archive]\nmode = \"s3\"\nendpoint = \"127.0.0.1:9000\"\nbucket = \"b\"\n"
+       "region = \"r\"\naccess_key_id = \"k\"\n",
+       "'archive.endpoint' must start with https:// or http://"},
+      {"[archive]\nsecret_key = \"inline\"\n", "unknown key 'archive.secret_key'"},
   };
   for (const auto& [text, naming] : rows) {
     CAPTURE(text);
