@@ -82,7 +82,9 @@ ConnectionSettings parse_connection_settings(const nlohmann::json& config) {
                                            "connect_timeout_s",
                                            "ack_poll_interval_s",
                                            "max_attempts",
-                                           "retry_backoff_s"};
+                                           "retry_backoff_s",
+                                           "ack_timeout_s",
+                                           "on_ack_timeout"};
   for (const auto& [key, value] : config.items()) {
     if (!known.contains(key)) {
       reject("unknown key '" + key + "'");
@@ -108,6 +110,17 @@ ConnectionSettings parse_connection_settings(const nlohmann::json& config) {
   s.ack_poll_interval_s = optional_positive_int(config, "ack_poll_interval_s");
   s.max_attempts = optional_positive_int(config, "max_attempts");
   s.retry_backoff_s = optional_positive_int(config, "retry_backoff_s");
+  // The bound of the daemon's [ack] timeout_s: a year.
+  s.ack_timeout_s =
+      optional_int(config, "ack_timeout_s", 0, 31536000, "an integer from 0 (never) to 31536000");
+  if (const auto it = config.find("on_ack_timeout"); it != config.end()) {
+    if (*it == "fail") {
+      s.on_ack_timeout = AckTimeoutAction::fail;
+    } else if (*it != "alert") {
+      reject("'on_ack_timeout' must be 'alert' or 'fail', got " +
+             it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
+  }
   if (s.mode == DropzoneMode::sftp) {
     s.host = required_string(config, "host");
     s.username = required_string(config, "username");

@@ -12,6 +12,12 @@ namespace exportd {
 
 enum class DropzoneMode { filesystem, sftp };
 
+// What becomes of a SENT export left unanswered past its ack deadline.
+enum class AckTimeoutAction {
+  alert,  // logged and audited once; the export stays SENT
+  fail,   // the export FAILED, its draft ERROR
+};
+
 struct ConnectionSettings {
   DropzoneMode mode = DropzoneMode::filesystem;
   std::string export_path;
@@ -20,6 +26,10 @@ struct ConnectionSettings {
   std::optional<int> ack_poll_interval_s;
   std::optional<int> max_attempts;
   std::optional<int> retry_backoff_s;
+  // Seconds a SENT export may wait for its answer; 0: for ever. Unset: the
+  // daemon's [ack] timeout_s.
+  std::optional<int> ack_timeout_s;
+  AckTimeoutAction on_ack_timeout = AckTimeoutAction::alert;
   // sftp only
   std::string host;
   int port = 22;

@@ -166,6 +166,8 @@ TEST_CASE("connection set refuses out-of-range settings with exit 2 naming the k
       {sftp + R"(,"host_key_sha256":"hello"})", "'host_key_sha256'"},
       {R"({"mode":"filesystem","export_path":"/srv/drop/../etc","ack_path":"/srv/drop/a"})",
        "'export_path'"},
+      {sftp + R"(,"ack_timeout_s":-5})", "'ack_timeout_s'"},
+      {sftp + R"(,"on_ack_timeout":"ignore"})", "'on_ack_timeout'"},
   };
   for (const auto& [settings, naming] : rows) {
     CAPTURE(settings);

@@ -181,3 +181,43 @@ TEST_CASE("connection settings: ports and pinned host keys are checked", "[domai
     }
   }
 }
+
+TEST_CASE("connection settings: ack deadline and what happens when it passes", "[domain]") {
+  const auto fs = [](const nlohmann::json& extra) {
+    nlohmann::json config = {{"mode", "filesystem"}, {"export_path", "/e"}, {"ack_path", "/a"}};
+    config.update(extra);
+    return config;
+  };
+  const auto plain = parse_connection_settings(fs(nlohmann::json::object()));
+  CHECK_FALSE(plain.ack_timeout_s);
+  CHECK(plain.on_ack_timeout == AckTimeoutAction::alert);
+  const auto failing =
+      parse_connection_settings(fs({{"ack_timeout_s", 2}, {"on_ack_timeout", "fail"}}));
+  CHECK(failing.ack_timeout_s == 2);
+  CHECK(failing.on_ack_timeout == AckTimeoutAction::fail);
+  CHECK(parse_connection_settings(fs({{"ack_timeout_s", 0}})).ack_timeout_s == 0);
+  CHECK(parse_connection_settings(fs({{"ack_timeout_s", 31536000}})).ack_timeout_s == 31536000);
+  CHECK(parse_connection_settings(fs({{"on_ack_timeout", "alert"}})).on_ack_timeout ==
+        AckTimeoutAction::alert);
+  const std::pair<nlohmann::json, std::string> rows[] = {
+      {{{"ack_timeout_s", -1}}, "'ack_timeout_s' must be an integer from 0 (never) to 31536000"},
+      {{{"ack_timeout_s", 1.5}}, "'ack_timeout_s' must be an integer from 0 (never) to 31536000"},
+      {{{"ack_timeout_s", "60"}}, "'ack_timeout_s' must be an integer from 0 (never) to 31536000"},
+      {{{"ack_timeout_s", 31536001}},
+       "'ack_timeout_s' must be an integer from 0 (never) to 31536000"},
+      {{{"ack_timeout_s", 4294967296LL}},
+       "'ack_timeout_s' must be an integer from 0 (never) to 31536000"},
+      {{{"on_ack_timeout", "FAIL"}}, "'on_ack_timeout' must be 'alert' or 'fail', got \"FAIL\""},
+      {{{"on_ack_timeout", true}}, "'on_ack_timeout' must be 'alert' or 'fail', got true"},
+  };
+  for (const auto& [extra, naming] : rows) {
+    INFO(extra.dump());
+    try {
+      parse_connection_settings(fs(extra));
+      FAIL("accepted");
+    } catch (const Failure& e) {
+      CHECK(e.kind() == FailureKind::permanent);
+      CHECK_THAT(e.what(), Catch::Contains(naming));
+    }
+  }
+}
