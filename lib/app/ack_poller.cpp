@@ -189,7 +189,8 @@ AckPollSummary AckPoller::poll_once(AckStore& store, Dropzone& dropzone,
     if (c.content) {
       const auto& target = targets[looked_up++];
       const auto verdict =
-          decide_ack(c.name.kind, target ? std::optional(target->status) : std::nullopt);
+          target ? decide_ack(c.name.kind, target->status, target->failed_by_ack_timeout)
+                 : decide_ack(c.name.kind, std::nullopt);
       if (target) {
         record.export_id = target->export_id;
         // Two answers for one export in one poll: the second waits a poll,
@@ -214,6 +215,9 @@ AckPollSummary AckPoller::poll_once(AckStore& store, Dropzone& dropzone,
         case AckVerdict::contradiction:
           record.verdict = AckFileVerdict::contradiction;
           record.reason = "the export is already " + std::string(to_string(target->status));
+          if (target->failed_by_ack_timeout) {
+            record.reason += ": the ERP did not answer within its ack deadline";
+          }
           record.disposition = AckDisposition::error;
           break;
         case AckVerdict::no_export:

@@ -9,6 +9,10 @@ nlohmann::ordered_json or_null(const std::optional<std::string>& text) {
   return text ? nlohmann::ordered_json(*text) : nlohmann::ordered_json(nullptr);
 }
 
+nlohmann::ordered_json age_or_null(const std::optional<std::chrono::seconds>& age) {
+  return age ? nlohmann::ordered_json(age->count()) : nlohmann::ordered_json(nullptr);
+}
+
 }  // namespace
 
 nlohmann::ordered_json status_report_json(const StatusReport& report) {
@@ -18,10 +22,7 @@ nlohmann::ordered_json status_report_json(const StatusReport& report) {
     depth[std::string(to_string(status))] = count;
   }
   json["exports"] = depth;
-  json["oldest_pending_age_s"] =
-      report.queue.oldest_pending_age
-          ? nlohmann::ordered_json(report.queue.oldest_pending_age->count())
-          : nlohmann::ordered_json(nullptr);
+  json["oldest_pending_age_s"] = age_or_null(report.queue.oldest_pending_age);
   json["failed_last_24h"] = report.failed_last_24h;
   nlohmann::ordered_json connections = nlohmann::ordered_json::array();
   for (const auto& c : report.connections) {
@@ -29,7 +30,9 @@ nlohmann::ordered_json status_report_json(const StatusReport& report) {
                            {"connection_id", c.connection_id},
                            {"active", c.active},
                            {"last_ack_poll_at", or_null(c.last_ack_poll_at)},
-                           {"last_ack_poll_error", or_null(c.last_ack_poll_error)}});
+                           {"last_ack_poll_error", or_null(c.last_ack_poll_error)},
+                           {"ack_overdue", c.ack_overdue.exports},
+                           {"oldest_ack_overdue_age_s", age_or_null(c.ack_overdue.oldest_age)}});
   }
   json["connections"] = connections;
   return json;
@@ -49,7 +52,12 @@ std::string status_report_text(const StatusReport& report) {
   for (const auto& c : report.connections) {
     text += "  " + c.org + (c.active ? "" : " (inactive)") + ": last ack poll " +
             c.last_ack_poll_at.value_or("never") +
-            (c.last_ack_poll_error ? ", failed: " + *c.last_ack_poll_error : "") + "\n";
+            (c.last_ack_poll_error ? ", failed: " + *c.last_ack_poll_error : "") + "; overdue " +
+            std::to_string(c.ack_overdue.exports) +
+            (c.ack_overdue.oldest_age
+                 ? " (oldest sent " + std::to_string(c.ack_overdue.oldest_age->count()) + " s ago)"
+                 : "") +
+            "\n";
   }
   return text;
 }

@@ -13,7 +13,8 @@ namespace exportd {
 // Keys and their order are an interface: {"exports": {"PENDING": n, ...every
 // status in the order an export goes through them}, "oldest_pending_age_s":
 // n or null, "failed_last_24h": n, "connections": [{"org", "connection_id",
-// "active", "last_ack_poll_at", "last_ack_poll_error"}]}.
+// "active", "last_ack_poll_at", "last_ack_poll_error", "ack_overdue",
+// "oldest_ack_overdue_age_s"}]}.
 nlohmann::ordered_json status_report_json(const StatusReport& report);
 
 // Several lines, each ending in a line break.

@@ -172,7 +172,8 @@ AckParse parse_ack_content(AckKind named, std::string_view bytes) {
   return {AckContent{kind, "", json}, ""};
 }
 
-AckVerdict decide_ack(AckKind kind, std::optional<ExportStatus> export_status) {
+AckVerdict decide_ack(AckKind kind, std::optional<ExportStatus> export_status,
+                      bool failed_by_ack_timeout) {
   if (!export_status) {
     return AckVerdict::no_export;
   }
@@ -181,6 +182,9 @@ AckVerdict decide_ack(AckKind kind, std::optional<ExportStatus> export_status) {
   }
   if (*export_status == ExportStatus::sent) {
     return AckVerdict::apply;
+  }
+  if (failed_by_ack_timeout) {
+    return AckVerdict::contradiction;
   }
   const bool same = (*export_status == ExportStatus::acked) == (kind == AckKind::ack);
   return same ? AckVerdict::repeat : AckVerdict::contradiction;

@@ -56,8 +56,10 @@ enum class AckVerdict {
   no_export,      // nothing to apply it to: refused
 };
 
-// `export_status` is nullopt when no export matches.
-AckVerdict decide_ack(AckKind kind, std::optional<ExportStatus> export_status);
+// `export_status` is nullopt when no export matches. An export that its ack
+// deadline made FAILED was never answered, so any answer contradicts it.
+AckVerdict decide_ack(AckKind kind, std::optional<ExportStatus> export_status,
+                      bool failed_by_ack_timeout = false);
 
 const char* to_string(AckVerdict verdict);
 

@@ -22,6 +22,7 @@ struct AckConnection {
 struct AckTarget {
   std::string export_id;
   ExportStatus status;
+  bool failed_by_ack_timeout = false;  // FAILED by its ack deadline, never answered
 };
 
 enum class AckDisposition { processed, error };

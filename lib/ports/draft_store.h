@@ -19,6 +19,7 @@ struct ConnectionReport {
   bool active = false;
   std::optional<std::string> last_ack_poll_at;     // RFC 3339 UTC; nullopt: never polled
   std::optional<std::string> last_ack_poll_error;  // nullopt: the last poll worked
+  AckOverdue ack_overdue;                          // SENT exports past their ack deadline
 };
 
 // The figures of `status`.

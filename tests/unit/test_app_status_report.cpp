@@ -16,8 +16,8 @@ StatusReport sample() {
                                     {ExportStatus::acked, 7}};
   report.queue.oldest_pending_age = 95s;
   report.failed_last_24h = 1;
-  report.connections = {{"acme", "c1", true, "2025-12-26T10:00:01Z", "cannot list"},
-                        {"zeta", "c2", false, std::nullopt, std::nullopt}};
+  report.connections = {{"acme", "c1", true, "2025-12-26T10:00:01Z", "cannot list", {2, 7300s}},
+                        {"zeta", "c2", false, std::nullopt, std::nullopt, {}}};
   return report;
 }
 
@@ -28,9 +28,11 @@ TEST_CASE("status --json keeps its keys, their order and nulls", "[app]") {
         R"({"exports":{"PENDING":3,"SENT":0,"ACKED":7,"FAILED":2},)"
         R"("oldest_pending_age_s":95,"failed_last_24h":1,"connections":[)"
         R"({"org":"acme","connection_id":"c1","active":true,)"
-        R"("last_ack_poll_at":"2025-12-26T10:00:01Z","last_ack_poll_error":"cannot list"},)"
+        R"("last_ack_poll_at":"2025-12-26T10:00:01Z","last_ack_poll_error":"cannot list",)"
+        R"("ack_overdue":2,"oldest_ack_overdue_age_s":7300},)"
         R"({"org":"zeta","connection_id":"c2","active":false,)"
-        R"("last_ack_poll_at":null,"last_ack_poll_error":null}]})");
+        R"("last_ack_poll_at":null,"last_ack_poll_error":null,)"
+        R"("ack_overdue":0,"oldest_ack_overdue_age_s":null}]})");
   CHECK(status_report_json(StatusReport{}).dump() ==
         R"({"exports":{},"oldest_pending_age_s":null,"failed_last_24h":0,"connections":[]})");
 }
@@ -41,6 +43,7 @@ TEST_CASE("status prints one line per figure and per connection", "[app]") {
         "oldest PENDING: 95 s\n"
         "FAILED in the last 24 h: 1\n"
         "connections:\n"
-        "  acme: last ack poll 2025-12-26T10:00:01Z, failed: cannot list\n"
-        "  zeta (inactive): last ack poll never\n");
+        "  acme: last ack poll 2025-12-26T10:00:01Z, failed: cannot list; overdue 2 (oldest "
+        "sent 7300 s ago)\n"
+        "  zeta (inactive): last ack poll never; overdue 0\n");
 }

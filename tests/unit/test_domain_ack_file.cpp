@@ -196,4 +196,8 @@ TEST_CASE("ack verdicts for every export state", "[ack]") {
     INFO((row.status ? to_string(*row.status) : "none"));
     CHECK(to_string(decide_ack(row.kind, row.status)) == std::string(to_string(row.verdict)));
   }
+  // Failed by its ack deadline, the export was never answered: whatever the
+  // ERP says now contradicts what the daemon concluded.
+  CHECK(decide_ack(AckKind::ack, ExportStatus::failed, true) == AckVerdict::contradiction);
+  CHECK(decide_ack(AckKind::error, ExportStatus::failed, true) == AckVerdict::contradiction);
 }

@@ -96,3 +96,18 @@ TEST_CASE("metrics: queue depth and oldest PENDING age are read at each scrape",
   CHECK_THAT(text, !Catch::Contains("orderflow_exportd_exports"));
   CHECK_THAT(text, !Catch::Contains("orderflow_exportd_oldest_pending_age_seconds"));
 }
+
+TEST_CASE("metrics: overdue exports per connection, none as 0", "[metrics]") {
+  FixedQueueStats queue;
+  PrometheusMetrics metrics(queue, "1");
+  queue.next =
+      QueueSnapshot{{{ExportStatus::sent, 5}}, std::nullopt, {{"c1", {3, 7200s}}, {"c2", {}}}};
+  const auto text = metrics.scrape();
+  CHECK_THAT(text, Catch::Contains("# TYPE orderflow_exportd_exports_ack_overdue gauge"));
+  CHECK_THAT(text,
+             Catch::Contains("orderflow_exportd_exports_ack_overdue{connection_id=\"c1\"} 3\n"));
+  CHECK_THAT(text,
+             Catch::Contains("orderflow_exportd_exports_ack_overdue{connection_id=\"c2\"} 0\n"));
+  queue.next.reset();
+  CHECK_THAT(metrics.scrape(), !Catch::Contains("orderflow_exportd_exports_ack_overdue"));
+}

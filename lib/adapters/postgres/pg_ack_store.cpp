@@ -18,14 +18,20 @@ namespace {
 // Advisory lock class for "one ack poller per connection".
 constexpr int kAckPollLock = 7341;
 
-// The export of a row with its `id` and `status`.
+// Whether a row of erp_exports is FAILED by its ack deadline rather than by
+// an answer (which sets acked_at) or a failed delivery (another code).
+constexpr const char* kFailedByAckTimeout =
+    "(status = 'FAILED' AND acked_at IS NULL AND error_json->>'code' = 'ACK_TIMEOUT') IS TRUE"
+    " AS ack_timeout";
+
+// The export of a row with its `id`, `status` and `ack_timeout`.
 AckTarget target(const pqxx::row& row) {
   const auto text = row["status"].as<std::string>();
   const auto status = parse_export_status(text);
   if (!status) {
     throw Failure(FailureKind::permanent, "unknown export status '" + text + "'");
   }
-  return {row["id"].as<std::string>(), *status};
+  return {row["id"].as<std::string>(), *status, row["ack_timeout"].as<bool>()};
 }
 
 const char* disposition_name(AckDisposition d) {
@@ -232,22 +238,26 @@ std::vector<std::optional<AckTarget>> PgAckStore::find_exports(const std::string
     pqxx::nontransaction tx(c);
     std::map<std::string, AckTarget> by_file, by_draft;
     if (!file_names.empty()) {
-      for (const auto& row :
-           tx.exec_params("SELECT file_name, id, status::text AS status FROM erp_exports"
-                          " WHERE erp_connection_id = $1 AND file_name = ANY($2::text[])",
-                          connection_id, pg_array(file_names))) {
+      for (const auto& row : tx.exec_params(
+               std::string("SELECT file_name, id, status::text AS status, ")
+                   .append(kFailedByAckTimeout)
+                   .append("  FROM erp_exports"
+                           " WHERE erp_connection_id = $1 AND file_name = ANY($2::text[])"),
+               connection_id, pg_array(file_names))) {
         by_file[row["file_name"].as<std::string>()] = target(row);
       }
     }
     if (!draft_ids.empty()) {
       for (const auto& row :
-           tx.exec_params("SELECT DISTINCT ON (draft_order_id)"
-                          "       lower(draft_order_id::text) AS draft_key, id,"
-                          "       status::text AS status"
-                          "  FROM erp_exports"
-                          " WHERE erp_connection_id = $1 AND draft_order_id = ANY($2::uuid[])"
-                          " ORDER BY draft_order_id, status = 'SENT' DESC, sent_at DESC NULLS LAST,"
-                          "          created_at DESC",
+           tx.exec_params(std::string("SELECT DISTINCT ON (draft_order_id)"
+                                      "       lower(draft_order_id::text) AS draft_key, id,"
+                                      "       status::text AS status, ")
+                              .append(kFailedByAckTimeout)
+                              .append("  FROM erp_exports"
+                                      " WHERE erp_connection_id = $1"
+                                      "   AND draft_order_id = ANY($2::uuid[])"
+                                      " ORDER BY draft_order_id, status = 'SENT' DESC,"
+                                      "          sent_at DESC NULLS LAST, created_at DESC"),
                           connection_id, pg_array(draft_ids))) {
         by_draft[row["draft_key"].as<std::string>()] = target(row);
       }

@@ -92,6 +92,10 @@ StatusReport PgDraftStore::status_report() {
     const auto text = [](const pqxx::field& f) {
       return f.is_null() ? std::nullopt : std::optional(f.as<std::string>());
     };
+    const auto overdue = [&](const std::string& connection_id) {
+      const auto it = report.queue.ack_overdue.find(connection_id);
+      return it == report.queue.ack_overdue.end() ? AckOverdue{} : it->second;
+    };
     for (const auto& row :
          tx.exec("SELECT o.slug, c.id, c.is_active,"
                  "       to_char(c.last_ack_poll_at AT TIME ZONE 'UTC',"
@@ -100,7 +104,8 @@ StatusReport PgDraftStore::status_report() {
                  "  FROM erp_connections c JOIN orgs o ON o.id = c.org_id ORDER BY o.slug")) {
       report.connections.push_back({row["slug"].as<std::string>(), row["id"].as<std::string>(),
                                     row["is_active"].as<bool>(), text(row["last_ack_poll_at"]),
-                                    text(row["last_ack_poll_error"])});
+                                    text(row["last_ack_poll_error"]),
+                                    overdue(row["id"].as<std::string>())});
     }
     return report;
   });

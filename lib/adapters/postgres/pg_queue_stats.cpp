@@ -32,6 +32,21 @@ QueueSnapshot read_queue_snapshot(pqxx::transaction_base& tx) {
   if (!oldest.is_null()) {
     snapshot.oldest_pending_age = std::chrono::seconds(oldest.as<long long>());
   }
+  // The erp_exports_ack_overdue index holds only these exports.
+  for (const auto& row :
+       tx.exec("SELECT c.id, o.exports,"
+               "       floor(extract(epoch FROM now() - o.oldest))::bigint AS oldest_age_s"
+               "  FROM erp_connections c CROSS JOIN LATERAL ("
+               "       SELECT count(*) AS exports, min(e.sent_at) AS oldest FROM erp_exports e"
+               "        WHERE e.erp_connection_id = c.id AND e.status = 'SENT'"
+               "          AND e.ack_overdue_at IS NOT NULL) o"
+               " WHERE c.connector_type = 'DROPZONE_JSON_V1'")) {
+    auto& overdue = snapshot.ack_overdue[row["id"].as<std::string>()];
+    overdue.exports = row["exports"].as<long long>();
+    if (!row["oldest_age_s"].is_null()) {
+      overdue.oldest_age = std::chrono::seconds(row["oldest_age_s"].as<long long>());
+    }
+  }
   return snapshot;
 }
 

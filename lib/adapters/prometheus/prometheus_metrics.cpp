@@ -114,6 +114,13 @@ std::string PrometheusMetrics::scrape() {
     oldest.metric.push_back(gauge_value(static_cast<double>(
         snapshot->oldest_pending_age.value_or(std::chrono::seconds(0)).count())));
     families.push_back(std::move(oldest));
+    auto overdue = gauge_family("orderflow_exportd_exports_ack_overdue",
+                                "SENT exports past their connection's ack deadline, unanswered");
+    for (const auto& [connection_id, figures] : snapshot->ack_overdue) {
+      overdue.metric.push_back(
+          gauge_value(static_cast<double>(figures.exports), {{"connection_id", connection_id}}));
+    }
+    families.push_back(std::move(overdue));
   }
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);
