@@ -12,6 +12,7 @@
 
 #include "adapters/filesystem/filesystem_dropzone.h"
 #include "adapters/postgres/migrator.h"
+#include "adapters/postgres/pg_ack_deadlines.h"
 #include "adapters/postgres/pg_ack_store.h"
 #include "adapters/postgres/pg_connection_store.h"
 #include "adapters/postgres/pg_draft_store.h"
@@ -25,6 +26,7 @@
 #include "adapters/sftp/sftp_dropzone.h"
 #include "adapters/socket_deadlines.h"
 #include "adapters/systemd/sd_notifier.h"
+#include "app/ack_deadline_sweeper.h"
 #include "app/ack_poller.h"
 #include "app/config_reload.h"
 #include "app/connection_admin.h"
@@ -227,11 +229,12 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
   const AckPollerOptions ack_options{
       .poll_interval = std::chrono::seconds(config.ack_poll_interval_s),
       .max_file_bytes = static_cast<size_t>(config.ack_max_file_bytes)};
-  // One connection per worker and per ack thread, the pool's lease keeper
-  // and the wake-up listener; queue_stats (metrics, /healthz) is already
-  // among those in use. A database down at start-up is waited for, not refused.
+  // One connection per worker and per ack thread, the pool's lease keeper,
+  // the wake-up listener and the ack deadline sweeper; queue_stats (metrics,
+  // /healthz) is already among those in use. A database down at start-up is
+  // waited for, not refused.
   if (const auto spare = queue_stats.free_connections()) {
-    check_database_capacity(config, config.export_workers + ack_options.threads + 2, *spare);
+    check_database_capacity(config, config.export_workers + ack_options.threads + 3, *spare);
   }
   // Whoever asks whether the database answers reads this, never the database.
   DatabaseProbe database([&] { return queue_stats.pending(); }, std::chrono::seconds(1),
@@ -257,6 +260,9 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
       ack_options, [&](int) { return std::make_unique<PgAckStore>(config.database_url); },
       ack_dropzones, metrics);
   acks.start();
+  AckDeadlineSweeper ack_deadlines(std::make_unique<PgAckDeadlines>(config.database_url),
+                                   std::chrono::seconds(config.ack_timeout_s));
+  ack_deadlines.start();
   log_event(
       Level::info, "daemon started",
       {{"version", EXPORTD_VERSION}, {"workers", config.export_workers}, {"pid", ::getpid()}});
@@ -270,6 +276,7 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
                     const auto options = pool_options(applied);
                     pool.update(options.poll_interval, options.retry);
                     acks.update(std::chrono::seconds(applied.ack_poll_interval_s));
+                    ack_deadlines.update(std::chrono::seconds(applied.ack_timeout_s));
                   });
   };
   SdNotifier systemd;
@@ -305,6 +312,7 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
   // A call hanging on a silent server must not hold up the exit.
   pool.request_stop();
   acks.request_stop();
+  ack_deadlines.request_stop();
   deadlines.abort_all();
   // A moment for the database calls in flight (a stopping worker releases
   // its claims); then calls hanging on a database that stopped answering
@@ -313,6 +321,7 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
       [&] {
         pool.stop();
         acks.stop();
+        ack_deadlines.stop();
       },
       std::chrono::seconds(3), pg_abort_all);
   pg_abort_all();  // the listener's and the probe's last calls need no answer
