@@ -9,6 +9,7 @@
 
 #include "app/sha256.h"
 #include "domain/connection_settings.h"
+#include "domain/dated_names.h"
 #include "domain/failure.h"
 #include "logging/logging.h"
 
@@ -37,8 +38,13 @@ std::chrono::seconds next_poll_after(std::chrono::seconds interval, int failures
   return std::max(interval, std::min(doubled, kMaxBackoff));
 }
 
-std::string subdirectory(const ConnectionSettings& settings, AckDisposition d) {
-  return settings.ack_path + (d == AckDisposition::processed ? "/processed" : "/error");
+// processed/{day} or error/{day}: one folder per day keeps every directory
+// small (an SFTP listing reads all of it) and lets retention remove whole days.
+std::string subdirectory(const ConnectionSettings& settings, AckDisposition d,
+                         const std::string& day) {
+  std::string path = settings.ack_path;
+  path.append(d == AckDisposition::processed ? "/processed/" : "/error/").append(day);
+  return path;
 }
 
 // "ack_x.json" -> "ack_x.1.json", "ack_x.2.json", ...
@@ -247,6 +253,7 @@ void AckPoller::flush(AckStore& store, Dropzone& dropzone, const std::string& co
     return;
   }
   const auto result = store.record(connection_id, batch);
+  const std::string day = day_folder_name(options_.now());
   std::set<AckDisposition> made;
   for (size_t i = 0; i < batch.size(); ++i) {
     AckFileRecord& r = batch[i];
@@ -262,7 +269,7 @@ void AckPoller::flush(AckStore& store, Dropzone& dropzone, const std::string& co
       metrics_.ack_file_recorded(r.verdict);
     }
     const AckDisposition d = result.dispositions[i];
-    const std::string to = subdirectory(settings, d);
+    const std::string to = subdirectory(settings, d, day);
     if (made.insert(d).second) {
       dropzone.make_directory(to);
     }

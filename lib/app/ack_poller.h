@@ -3,7 +3,7 @@
 // connections, each connection polled on its own schedule by one thread (and
 // one host: AckStore::try_claim_connection). A poll lists ack_path, reads and
 // judges each answer, records a batch in one transaction and only then moves
-// the files to processed/ or error/.
+// the files into the day's folder of processed/ or error/.
 #pragma once
 
 #include <chrono>
@@ -35,11 +35,15 @@ struct AckPollerOptions {
   size_t max_files_per_poll = 2000;
   size_t batch_size = 500;  // answers recorded per transaction
   int threads = 2;
+  // When a handled file is moved: its UTC date names the day folder it goes to.
+  std::function<std::chrono::system_clock::time_point()> now = [] {
+    return std::chrono::system_clock::now();
+  };
 };
 
 struct AckPollSummary {
-  size_t processed = 0;  // applied, or repeats: moved to processed/
-  size_t refused = 0;    // moved to error/
+  size_t processed = 0;  // applied, or repeats: moved to processed/{day}/
+  size_t refused = 0;    // moved to error/{day}/
   size_t waiting = 0;    // left for a later poll (export PENDING, or changed meanwhile)
   size_t unsettled = 0;  // unreadable for now and maybe still being written
   bool more = false;     // the poll stopped at max_files_per_poll

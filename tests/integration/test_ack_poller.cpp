@@ -15,6 +15,7 @@
 #include "adapters/socket_deadlines.h"
 #include "app/ack_poller.h"
 #include "domain/connection_settings.h"
+#include "domain/dated_names.h"
 #include "tests/fakes/fake_metrics.h"
 #include "tests/support/files.h"
 #include "tests/support/pg_cluster.h"
@@ -53,6 +54,9 @@ struct Rig {
   std::unique_ptr<DropzoneCache> unused_cache;
   PgAckStore store{url};
   std::unique_ptr<AckPoller> poller;
+  // When the poller moves files: a fixed moment, so each day folder is known.
+  std::chrono::system_clock::time_point now =
+      std::chrono::system_clock::from_time_t(1795435200);  // 2026-11-23T12:00:00Z
 
   explicit Rig(bool over_sftp) {
     if (over_sftp) {
@@ -71,7 +75,7 @@ struct Rig {
         filesystem, [](const ConnectionSettings&) { return nullptr; },
         [](const std::string& s) { return s; }, 1);
     poller = std::make_unique<AckPoller>(
-        AckPollerOptions{.max_file_bytes = 4096, .batch_size = 3},
+        AckPollerOptions{.max_file_bytes = 4096, .batch_size = 3, .now = [this] { return now; }},
         [this](int) { return std::make_unique<PgAckStore>(url); }, *unused_cache, metrics);
   }
 
@@ -83,6 +87,9 @@ struct Rig {
     std::ofstream(ack_dir + "/" + name) << bytes;
   }
   std::string stem(const std::string& export_id) const { return "sales_order_" + export_id; }
+  // Today's folder of processed/ or error/, as the poller's clock has it.
+  std::string processed() const { return ack_dir + "/processed/" + day_folder_name(now); }
+  std::string error() const { return ack_dir + "/error/" + day_folder_name(now); }
 };
 
 const std::string kAck =
@@ -138,8 +145,9 @@ void every_spec_row(Rig& rig) {
   CHECK(first.unsettled == 3);
   CHECK(first.waiting == 1);
   CHECK(first.refused == 1);  // no export matches 'sales_order_nobody'
-  const auto processed = names_in(rig.ack_dir + "/processed");
+  const auto processed = names_in(rig.processed());
   CHECK(processed.size() == 4);
+  CHECK(names_in(rig.ack_dir + "/processed") == std::vector<std::string>{"2026-11-23"});
 
   // The ERP contradicts itself and repeats itself; the delivery of the
   // PENDING export is recorded meanwhile.
@@ -154,14 +162,14 @@ void every_spec_row(Rig& rig) {
   CHECK(count_audit(rig.url, "EXPORT_ACKED") == "4");  // the repeat changed nothing
   CHECK(second.unsettled == 0);
   // Settled garbage, too large, contradiction: error/, the database untouched.
-  const auto errors = names_in(rig.ack_dir + "/error");
+  const auto errors = names_in(rig.error());
   std::vector<std::string> expected_errors{
       "ack_broken.json", "ack_huge.json", "ack_sales_order_nobody.json",
       "error_" + rig.stem(acked) + "x.json", "error_" + rig.stem(contradicted) + ".json"};
   std::sort(expected_errors.begin(), expected_errors.end());
   CHECK(errors == expected_errors);
   // The repeat did not overwrite the first answer: it got a unique name.
-  const auto processed_after = names_in(rig.ack_dir + "/processed");
+  const auto processed_after = names_in(rig.processed());
   CHECK(processed_after.size() == 6);
   CHECK(std::find(processed_after.begin(), processed_after.end(),
                   "ack_" + rig.stem(acked) + ".1.json") != processed_after.end());
@@ -217,7 +225,7 @@ TEST_CASE("ack poller: hostile directory contents are never followed or read pas
   CHECK(fs::is_symlink(rig.ack_dir + "/ack_" + rig.stem(ids[0]) + ".json"));
   CHECK(fs::is_directory(rig.ack_dir + "/ack_dir.json"));
   CHECK(fs::is_fifo(rig.ack_dir + "/ack_fifo.json"));
-  CHECK(names_in(rig.ack_dir + "/error") ==
+  CHECK(names_in(rig.error()) ==
         std::vector<std::string>{"ack_big.json", "ack_deep.json", "ack_odd name ü\t'\".json"});
   fs::remove_all(outside);
 }
@@ -252,10 +260,50 @@ TEST_CASE("ack poller: a crash between commit and move is completed by the next 
   CHECK(export_value(rig.url, ids[0], "status") == "ACKED");
   CHECK(fs::exists(rig.ack_dir + "/" + name));
 
+  // Completed the next day: the file goes to the folder of the day it moves.
+  rig.now += std::chrono::hours(24);
   rig.poll();
-  CHECK(names_in(rig.ack_dir + "/processed") == std::vector<std::string>{name});
+  CHECK(names_in(rig.ack_dir + "/processed/2026-11-23").empty());  // made before the crash
+  CHECK(names_in(rig.processed()) == std::vector<std::string>{name});
   CHECK(count_audit(rig.url, "EXPORT_ACKED") == "1");
   CHECK(query_value(rig.url, "SELECT count(*) FROM exportd_ack_files") == "1");
+}
+
+namespace {
+
+void day_folders(Rig& rig) {
+  const auto ids = seed_exports(rig.url, rig.org, 1, 1);
+  mark_sent(rig.url, ids);
+  const std::string name = "ack_" + rig.stem(ids[0]) + ".json";
+  rig.drop(name, kAck);
+  rig.drop("ack_sales_order_nobody.json", kAck);
+  rig.poll();
+  // The ERP sends the same answer again two days later: that day's folder,
+  // under its own name, since no earlier file is in the way there.
+  rig.now += std::chrono::hours(48);
+  rig.drop(name, kAck);
+  rig.poll();
+  CHECK(names_in(rig.ack_dir + "/processed") ==
+        std::vector<std::string>{"2026-11-23", "2026-11-25"});
+  CHECK(names_in(rig.ack_dir + "/processed/2026-11-23") == std::vector<std::string>{name});
+  CHECK(names_in(rig.ack_dir + "/processed/2026-11-25") == std::vector<std::string>{name});
+  CHECK(names_in(rig.ack_dir + "/error") == std::vector<std::string>{"2026-11-23"});
+  CHECK(names_in(rig.ack_dir + "/error/2026-11-23") ==
+        std::vector<std::string>{"ack_sales_order_nobody.json"});
+}
+
+}  // namespace
+
+TEST_CASE("ack poller: handled files go to the folder of the day they move, locally",
+          "[ack][day_folders]") {
+  Rig rig(false);
+  day_folders(rig);
+}
+
+TEST_CASE("ack poller: handled files go to the folder of the day they move, over SFTP",
+          "[ack][day_folders][sftp]") {
+  Rig rig(true);
+  day_folders(rig);
 }
 
 TEST_CASE("ack poller: one poller per connection across hosts", "[ack]") {
@@ -357,7 +405,7 @@ TEST_CASE("ack poller: an answer the database cannot store goes to error/ alone"
   CHECK(export_value(rig.url, ids[4], "status") == "ACKED");
   const auto second = rig.poll();
   CHECK(second.refused == 3);
-  CHECK(names_in(rig.ack_dir + "/error") == std::vector<std::string>{nul_ack, odd_name, nul_error});
+  CHECK(names_in(rig.error()) == std::vector<std::string>{nul_ack, odd_name, nul_error});
   CHECK(export_value(rig.url, ids[2], "status") == "SENT");
   CHECK(export_value(rig.url, ids[3], "status") == "SENT");
   CHECK(query_value(rig.url,
