@@ -35,6 +35,8 @@ std::string_view verb(DropzoneOp op) {
       return "open directory";
     case DropzoneOp::fsync_directory:
       return "fsync directory";
+    case DropzoneOp::remove_directory:
+      return "remove directory";
   }
   return "use";
 }
@@ -64,6 +66,16 @@ std::string not_a_regular_file(std::string_view path, std::string_view what) {
   std::string out = cannot(DropzoneOp::read, path) + ": it is ";
   out.append(what);
   return out;
+}
+
+std::string not_a_directory(DropzoneOp op, std::string_view path, bool symlink) {
+  return cannot(op, path) +
+         (symlink ? ": it is a symlink (symlinks are not followed)" : ": it is not a directory");
+}
+
+std::string directory_not_emptied(std::string_view path) {
+  return cannot(DropzoneOp::remove_directory, path) +
+         ": it holds more than regular files (only those are removed)";
 }
 
 std::optional<std::string> read_capped(

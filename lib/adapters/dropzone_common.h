@@ -30,6 +30,7 @@ enum class DropzoneOp {
   create_directory,
   open_directory,
   fsync_directory,
+  remove_directory,
 };
 
 // "cannot {op} '{path}'"; each adapter appends its cause (": permission denied").
@@ -38,6 +39,12 @@ std::string cannot(DropzoneOp op, std::string_view path);
 std::string cannot(DropzoneOp op, std::string_view from, std::string_view to);
 // A read of something that is not a regular file (a symlink, a FIFO, a directory).
 std::string not_a_regular_file(std::string_view path, std::string_view what = "not a regular file");
+
+// A path that had to be a directory: "cannot {op} '{path}': it is a symlink
+// (symlinks are not followed)", or "... it is not a directory".
+std::string not_a_directory(DropzoneOp op, std::string_view path, bool symlink);
+// A directory that still holds more than regular files once those are removed.
+std::string directory_not_emptied(std::string_view path);
 
 // Reads a file through `read_some` (fills up to `size` bytes at `into`,
 // returns how many, 0 at the end, throws on failure) but never more than

@@ -84,6 +84,18 @@ class Dropzone {
 
   // Creates `directory` and its missing parents; an existing one is fine.
   virtual void make_directory(const std::string& directory) = 0;
+
+  // The names of the subdirectories of `directory`, in no particular order;
+  // none when `directory` does not exist (nothing is created). Symlinks are
+  // left out, never followed.
+  virtual std::vector<std::string> list_directories(const std::string& directory) = 0;
+
+  // Removes the regular files in `directory` and then the directory itself;
+  // returns how many files it removed. A directory already gone is fine. A
+  // symlink is never followed: `directory` being one, or holding anything
+  // but regular files (a subdirectory, a symlink), is a permanent failure,
+  // and the rest stays where it is.
+  virtual size_t remove_directory(const std::string& directory) = 0;
 };
 
 }  // namespace exportd

@@ -3,6 +3,7 @@
 // states.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -235,10 +236,48 @@ class FakeDropzone : public Dropzone {
     std::lock_guard lock(mutex);
     files.erase(directory + "/" + name);
   }
-  void make_directory(const std::string&) override {}
+  void make_directory(const std::string& directory) override {
+    std::lock_guard lock(mutex);
+    directories.insert(directory);
+  }
+  // Subdirectories: those made, and those holding files.
+  std::vector<std::string> list_directories(const std::string& directory) override {
+    std::lock_guard lock(mutex);
+    std::set<std::string> names;
+    const auto child = [&](const std::string& path) {
+      const auto end = path.find('/', directory.size() + 1);
+      if (path.starts_with(directory + "/")) {
+        names.insert(path.substr(directory.size() + 1, end - directory.size() - 1));
+      }
+    };
+    for (const auto& d : directories) {
+      if (d.find('/', directory.size() + 1) == std::string::npos) {
+        child(d);
+      }
+    }
+    for (const auto& [path, bytes] : files) {
+      if (path.find('/', directory.size() + 1) != std::string::npos) {
+        child(path);
+      }
+    }
+    return {names.begin(), names.end()};
+  }
+  size_t remove_directory(const std::string& directory) override {
+    std::lock_guard lock(mutex);
+    const auto in_it = [&](const std::string& path) { return path.starts_with(directory + "/"); };
+    size_t removed = std::erase_if(files, [&](const auto& file) {
+      return in_it(file.first) && file.first.find('/', directory.size() + 1) == std::string::npos;
+    });
+    if (std::any_of(files.begin(), files.end(), [&](const auto& f) { return in_it(f.first); })) {
+      throw Failure(FailureKind::permanent, "'" + directory + "' holds more than files");
+    }
+    directories.erase(directory);
+    return removed;
+  }
 
   std::mutex mutex;
   std::map<std::string, std::string> files;
+  std::set<std::string> directories;
   std::optional<FailureKind> write_failure;
   bool sync_fails = false;
   DropzoneCapabilities supported;

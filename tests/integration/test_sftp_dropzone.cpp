@@ -378,3 +378,39 @@ TEST_CASE("sftp: an unreachable server is a transient failure", "[sftp]") {
       [&] { SftpDropzone(unreachable, options(), deadlines).connect(); }, FailureKind::transient);
   CHECK_THAT(message, Catch::Contains("cannot connect"));
 }
+
+TEST_CASE("sftp: day folders are listed and removed without following symlinks", "[sftp]") {
+  SocketDeadlines deadlines;
+  const auto acks = server().user_dir("day-folders");
+  const auto outside = server().user_dir("day-folders-outside");
+  SftpDropzone dz(server().settings(), options(), deadlines);
+  const std::string processed = acks + "/processed";
+  // Made by the server's user, who must be able to empty them.
+  dz.make_directory(processed + "/2026-10-01");
+  dz.make_directory(processed + "/2026-10-02/nested");
+  for (const char* name : {"ack_a.json", "ack_b.json", "ack_c.json"}) {
+    std::ofstream(processed + "/2026-10-01/" + name) << name;
+  }
+  std::ofstream(processed + "/2026-10-02/ack_d.json") << "d";
+  std::ofstream(processed + "/loose.json") << "not a folder";
+  std::ofstream(outside + "/keep.json") << "keep";
+  fs::create_directory_symlink(outside, processed + "/2026-09-30");
+
+  auto folders = dz.list_directories(processed);
+  std::sort(folders.begin(), folders.end());
+  CHECK(folders == std::vector<std::string>{"2026-10-01", "2026-10-02"});
+  CHECK(dz.list_directories(acks + "/error").empty());
+
+  CHECK(dz.remove_directory(processed + "/2026-10-01") == 3);
+  CHECK_FALSE(fs::exists(processed + "/2026-10-01"));
+  CHECK(dz.remove_directory(processed + "/2026-10-01") == 0);  // gone already
+  CHECK_THAT(failure_message([&] { dz.remove_directory(processed + "/2026-09-30"); },
+                             FailureKind::permanent),
+             Catch::Contains("it is a symlink (symlinks are not followed)"));
+  CHECK(names_in(outside) == std::vector<std::string>{"keep.json"});
+  CHECK_THAT(failure_message([&] { dz.remove_directory(processed + "/2026-10-02"); },
+                             FailureKind::permanent),
+             Catch::Contains("holds more than regular files"));
+  CHECK(names_in(processed + "/2026-10-02") == std::vector<std::string>{"nested"});
+  CHECK(names_in(processed) == std::vector<std::string>{"2026-09-30", "2026-10-02", "loose.json"});
+}

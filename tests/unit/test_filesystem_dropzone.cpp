@@ -320,3 +320,57 @@ TEST_CASE("a plain file on the way is named as such, a symlink as a symlink", "[
       message_of(root.path + "/link"),
       Catch::Contains("'" + root.path + "/link': it is a symlink (symlinks are not followed)"));
 }
+
+TEST_CASE("day folders are listed and removed without following symlinks", "[filesystem]") {
+  TempRoot root;
+  FilesystemDropzone dz({root.path});
+  const std::string processed = root.path + "/acks/processed";
+  const std::string outside = root.path + "/outside";
+  fs::create_directories(processed + "/2026-10-01");
+  fs::create_directories(processed + "/2026-10-02/nested");
+  fs::create_directories(outside);
+  std::ofstream(processed + "/2026-10-01/ack_a.json") << "a";
+  std::ofstream(processed + "/2026-10-01/ack_b.json") << "b";
+  std::ofstream(processed + "/2026-10-02/ack_c.json") << "c";
+  std::ofstream(processed + "/loose.json") << "not a folder";
+  std::ofstream(outside + "/keep.json") << "keep";
+  fs::create_directory_symlink(outside, processed + "/2026-09-30");
+  fs::create_symlink(outside + "/keep.json", processed + "/2026-10-01/ack_link.json");
+
+  // Folders only: no file, no symlink; a missing directory lists as empty
+  // and is not created.
+  auto folders = dz.list_directories(processed);
+  std::sort(folders.begin(), folders.end());
+  CHECK(folders == std::vector<std::string>{"2026-10-01", "2026-10-02"});
+  CHECK(dz.list_directories(root.path + "/acks/error").empty());
+  CHECK_FALSE(fs::exists(root.path + "/acks/error"));
+
+  // Regular files go; a symlink inside is left, and so is its folder.
+  try {
+    dz.remove_directory(processed + "/2026-10-01");
+    FAIL("removed a folder holding a symlink");
+  } catch (const Failure& e) {
+    CHECK(e.kind() == FailureKind::permanent);
+    CHECK_THAT(e.what(), Catch::Contains("holds more than regular files"));
+  }
+  CHECK(names_in(processed + "/2026-10-01") == std::vector<std::string>{"ack_link.json"});
+  CHECK(slurp(outside + "/keep.json") == "keep");
+  fs::remove(processed + "/2026-10-01/ack_link.json");
+  CHECK(dz.remove_directory(processed + "/2026-10-01") == 0);
+  CHECK_FALSE(fs::exists(processed + "/2026-10-01"));
+  CHECK(dz.remove_directory(processed + "/2026-10-01") == 0);  // gone already
+
+  // A symlinked folder is refused, its target untouched.
+  CHECK(kind_of([&] { dz.remove_directory(processed + "/2026-09-30"); }) == FailureKind::permanent);
+  CHECK(names_in(outside) == std::vector<std::string>{"keep.json"});
+  // A folder holding a folder keeps it; a root is never removed.
+  CHECK(kind_of([&] { dz.remove_directory(processed + "/2026-10-02"); }) == FailureKind::permanent);
+  CHECK(fs::exists(processed + "/2026-10-02/nested"));
+  CHECK(kind_of([&] { dz.remove_directory(root.path); }) == FailureKind::permanent);
+  CHECK(fs::exists(processed));
+
+  fs::remove(processed + "/2026-10-02/nested");
+  std::ofstream(processed + "/2026-10-02/ack_d.json") << "d";
+  CHECK(dz.remove_directory(processed + "/2026-10-02") == 1);
+  CHECK(names_in(processed) == std::vector<std::string>{"2026-09-30", "loose.json"});
+}

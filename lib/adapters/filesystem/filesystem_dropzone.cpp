@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -77,7 +78,7 @@ FilesystemDropzone::FilesystemDropzone(const std::vector<std::string>& roots, Po
   }
 }
 
-int FilesystemDropzone::open_directory(const std::string& directory) {
+int FilesystemDropzone::open_directory(const std::string& directory, bool create_missing) {
   const std::string path = normalize_absolute_path(directory);
   bool allowed = false;
   for (const auto& root : roots_) {
@@ -112,6 +113,11 @@ int FilesystemDropzone::open_directory(const std::string& directory) {
                       cannot(DropzoneOp::open_directory, walked) +
                           ": no such directory (the filesystem root is missing or not mounted)");
       }
+      if (!create_missing) {
+        io_.close(fd);
+        errno = ENOENT;
+        return -1;
+      }
       if (io_.mkdirat(fd, part.c_str(), 0750) == 0 || errno == EEXIST) {
         next = io_.openat(fd, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
       }
@@ -126,8 +132,7 @@ int FilesystemDropzone::open_directory(const std::string& directory) {
     io_.close(fd);
     if (next < 0 && (symlink || saved == ENOTDIR)) {
       throw Failure(classify_errno(saved),
-                    cannot(DropzoneOp::open_directory, walked) + ": it is " +
-                        (symlink ? "a symlink (symlinks are not followed)" : "not a directory"));
+                    not_a_directory(DropzoneOp::open_directory, walked, symlink));
     }
     if (next < 0) {
       fail(saved, cannot(DropzoneOp::open_directory, walked));
@@ -318,6 +323,66 @@ void FilesystemDropzone::remove_file(const std::string& directory, const std::st
 
 void FilesystemDropzone::make_directory(const std::string& directory) {
   Fd dir(io_, open_directory(directory));
+}
+
+std::vector<std::string> FilesystemDropzone::list_directories(const std::string& directory) {
+  const int fd = open_directory(directory, false);
+  if (fd < 0) {
+    return {};
+  }
+  Fd dir(io_, fd);
+  std::vector<std::string> names;
+  if (io_.list_names(dir.get(), names) != 0) {
+    fail(errno, cannot(DropzoneOp::list, normalize_absolute_path(directory)));
+  }
+  std::erase_if(names, [&](const std::string& name) {
+    struct stat st {};
+    return io_.fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+           !S_ISDIR(st.st_mode);
+  });
+  return names;
+}
+
+size_t FilesystemDropzone::remove_directory(const std::string& directory) {
+  const std::string path = normalize_absolute_path(directory);
+  if (std::find(roots_.begin(), roots_.end(), path) != roots_.end()) {
+    throw Failure(FailureKind::permanent,
+                  cannot(DropzoneOp::remove_directory, path) + ": it is a filesystem root");
+  }
+  const int fd = open_directory(path, false);
+  if (fd < 0) {
+    return 0;
+  }
+  size_t removed = 0;
+  {
+    Fd dir(io_, fd);
+    std::vector<std::string> names;
+    if (io_.list_names(dir.get(), names) != 0) {
+      fail(errno, cannot(DropzoneOp::list, path));
+    }
+    for (const auto& file : regular_files(dir.get(), names)) {
+      if (io_.unlinkat(dir.get(), file.name.c_str(), 0) == 0) {
+        ++removed;
+      } else if (errno != ENOENT) {
+        fail(errno, cannot(DropzoneOp::remove, path + "/" + file.name));
+      }
+    }
+  }
+  // The directory goes through its parent, opened the same careful way.
+  const auto slash = path.rfind('/');
+  const int parent_fd = open_directory(slash == 0 ? "/" : path.substr(0, slash), false);
+  if (parent_fd < 0) {
+    return removed;
+  }
+  Fd parent(io_, parent_fd);
+  const std::string name = path.substr(slash + 1);
+  if (io_.unlinkat(parent.get(), name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+    if (errno == ENOTEMPTY || errno == EEXIST) {
+      throw Failure(FailureKind::permanent, directory_not_emptied(path));
+    }
+    fail(errno, cannot(DropzoneOp::remove_directory, path));
+  }
+  return removed;
 }
 
 }  // namespace exportd

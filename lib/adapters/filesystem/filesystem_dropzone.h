@@ -28,11 +28,14 @@ class FilesystemDropzone : public Dropzone {
   void remove_file(const std::string& directory, const std::string& name) override;
   // Directories are created below a root only; the root itself must exist.
   void make_directory(const std::string& directory) override;
+  std::vector<std::string> list_directories(const std::string& directory) override;
+  size_t remove_directory(const std::string& directory) override;
 
  private:
   // Opens `directory` component by component with O_NOFOLLOW, creating
-  // missing components below the root. Throws permanent outside the roots.
-  int open_directory(const std::string& directory);
+  // missing components below the root (else returning -1 with errno ENOENT
+  // for them). Throws permanent outside the roots.
+  int open_directory(const std::string& directory, bool create_missing = true);
   // The regular files among `names` in the directory `dirfd`, symlinks not followed.
   std::vector<DirectoryEntry> regular_files(int dirfd, const std::vector<std::string>& names);
   void sweep_stale_temp_files(int dirfd, const std::string& directory);

@@ -36,6 +36,20 @@ std::vector<DirectoryEntry> regular_files(const SftpCall& call, const std::strin
   return files;
 }
 
+// Whether `directory` exists (without following a symlink); a symlink or a
+// file in its place is a permanent failure of `op`.
+bool directory_exists(const SftpCall& call, DropzoneOp op, const std::string& directory) {
+  const auto attributes = call.lstat(directory);
+  if (!attributes) {
+    return false;
+  }
+  if (attributes->type != SSH_FILEXFER_TYPE_DIRECTORY) {
+    throw Failure(FailureKind::permanent,
+                  not_a_directory(op, directory, attributes->type == SSH_FILEXFER_TYPE_SYMLINK));
+  }
+  return true;
+}
+
 // Removes the abandoned temp files of `directory`, once per session.
 void sweep_stale_temp_files(SftpCall& call, const std::string& directory) {
   if (!call.session().swept().first_visit(directory)) {
@@ -269,6 +283,59 @@ void SftpDropzone::make_directory(const std::string& directory) {
     call.make_directories(dir);
     return 0;
   });
+}
+
+std::vector<std::string> SftpDropzone::list_directories(const std::string& directory) {
+  const std::string dir = normalize_absolute_path(directory);
+  return with_session([&](SftpCall& call) {
+    std::vector<std::string> names;
+    if (!directory_exists(call, DropzoneOp::list, dir)) {
+      return names;
+    }
+    // The server reports each entry as lstat sees it: a symlink is no directory here.
+    call.list(dir, [&](const sftp_attributes_struct& a) {
+      const std::string_view name = a.name == nullptr ? "" : a.name;
+      if (a.type == SSH_FILEXFER_TYPE_DIRECTORY && name != "." && name != ".." && !name.empty()) {
+        names.emplace_back(name);
+      }
+    });
+    return names;
+  });
+}
+
+size_t SftpDropzone::remove_directory(const std::string& directory) {
+  const std::string dir = normalize_absolute_path(directory);
+  const auto files =
+      with_session([&](SftpCall& call) -> std::optional<std::vector<DirectoryEntry>> {
+        if (!directory_exists(call, DropzoneOp::remove_directory, dir)) {
+          return std::nullopt;
+        }
+        return regular_files(call, dir);
+      });
+  if (!files) {
+    return 0;
+  }
+  for (const auto& file : *files) {
+    with_session([&](SftpCall& call) {
+      call.remove(dir + "/" + file.name);
+      return 0;
+    });
+  }
+  with_session([&](SftpCall& call) {
+    if (sftp_rmdir(call.sftp(), dir.c_str()) != 0) {
+      const int refused = call.status();
+      if (refused == SSH_FX_NO_SUCH_FILE) {
+        return 0;
+      }
+      // OpenSSH reports a directory that is not empty as a plain failure.
+      if (refused == SSH_FX_FAILURE) {
+        throw Failure(FailureKind::permanent, directory_not_emptied(dir));
+      }
+      call.fail(cannot(DropzoneOp::remove_directory, dir), refused);
+    }
+    return 0;
+  });
+  return files->size();
 }
 
 }  // namespace exportd

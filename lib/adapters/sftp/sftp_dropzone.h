@@ -41,6 +41,10 @@ class SftpDropzone : public Dropzone {
                  const std::string& to_directory, const std::string& to_name) override;
   void remove_file(const std::string& directory, const std::string& name) override;
   void make_directory(const std::string& directory) override;
+  std::vector<std::string> list_directories(const std::string& directory) override;
+  // Each request under a deadline of its own: a day's folder may hold
+  // thousands of files.
+  size_t remove_directory(const std::string& directory) override;
 
   // Connects now if no session is open (for `connection test` and tests).
   void connect();
