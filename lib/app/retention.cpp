@@ -61,12 +61,14 @@ PruneReport Retention::run(const RetentionConfig& config, bool dry_run, std::sto
     prune_ack_folders(config.ack_files_days, now, dry_run, stop, report);
     prune_rows(PruneKind::ack_file_records, config.ack_files_days, now, dry_run, stop, report);
   }
-  // Copies before exports: an export keeps its row while its copy is kept.
-  if (config.archive_days > 0) {
-    prune_archive(config.archive_days, now, dry_run, stop, report);
-  }
+  // An export keeps its row while its copy is kept. Exports before copies,
+  // so a dry run counts exactly what a run removes: an export whose copy
+  // goes now follows on the next run.
   if (config.finished_exports_days > 0) {
     prune_rows(PruneKind::exports, config.finished_exports_days, now, dry_run, stop, report);
+  }
+  if (config.archive_days > 0) {
+    prune_archive(config.archive_days, now, dry_run, stop, report);
   }
   if (config.audit_days > 0) {
     prune_rows(PruneKind::audit_entries, config.audit_days, now, dry_run, stop, report);

@@ -206,8 +206,8 @@ TEST_CASE("retention: a failing part is reported and the others still run", "[re
   CHECK(report.removed.at(PruneKind::ack_files) == 1);
   REQUIRE(report.failures.size() == 3);
   CHECK_THAT(report.failures[0], Catch::StartsWith("connection c1: "));
-  CHECK(report.failures[1] == "archive_copies: injected archive failure");
-  CHECK(report.failures[2] == "exports: injected database failure");
+  CHECK(report.failures[1] == "exports: injected database failure");
+  CHECK(report.failures[2] == "archive_copies: injected archive failure");
   const auto text = prune_report_text(report);
   CHECK_THAT(text, Catch::Contains("ack_files: 1 removed\n") &&
                        Catch::Contains("failed: exports: injected database failure\n"));

@@ -176,41 +176,29 @@ bool record_refusable(pqxx::work& tx, const std::string& connection_id,
 
 }  // namespace
 
-PgAckStore::PgAckStore(std::string database_url) : database_url_(std::move(database_url)) {}
-
-template <typename Fn>
-auto PgAckStore::run(Fn&& fn) {
-  try {
-    if (!conn_ || !conn_->is_open()) {
-      conn_ = pg_connect(database_url_);
-    }
-    const auto deadline = pg_deadline(*conn_, pg_call_deadline());
-    return fn(*conn_);
-  } catch (const pqxx::pqxx_exception& e) {
-    if (conn_ && !conn_->is_open()) {
-      conn_.reset();  // its advisory locks went with it
-    }
-    throw pg_failure(e);
+std::vector<AckConnection> select_active_connections(pqxx::transaction_base& tx) {
+  std::vector<AckConnection> out;
+  for (const auto& row :
+       tx.exec("SELECT id, config::text AS config, encode(secret, 'hex') AS secret"
+               "  FROM erp_connections"
+               " WHERE is_active AND connector_type = 'DROPZONE_JSON_V1' ORDER BY id")) {
+    out.push_back({row["id"].as<std::string>(), row["config"].as<std::string>(),
+                   row["secret"].is_null() ? "" : hex_decode(row["secret"].as<std::string>())});
   }
+  return out;
 }
 
+PgAckStore::PgAckStore(std::string database_url) : conn_(std::move(database_url)) {}
+
 std::vector<AckConnection> PgAckStore::active_connections() {
-  return run([](pqxx::connection& c) {
+  return conn_.run([](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    std::vector<AckConnection> out;
-    for (const auto& row :
-         tx.exec("SELECT id, config::text AS config, encode(secret, 'hex') AS secret"
-                 "  FROM erp_connections"
-                 " WHERE is_active AND connector_type = 'DROPZONE_JSON_V1' ORDER BY id")) {
-      out.push_back({row["id"].as<std::string>(), row["config"].as<std::string>(),
-                     row["secret"].is_null() ? "" : hex_decode(row["secret"].as<std::string>())});
-    }
-    return out;
+    return select_active_connections(tx);
   });
 }
 
 bool PgAckStore::try_claim_connection(const std::string& connection_id) {
-  return run([&](pqxx::connection& c) {
+  return conn_.run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     return tx
         .exec_params1("SELECT pg_try_advisory_lock($1, hashtext($2)) AS claimed", kAckPollLock,
@@ -220,7 +208,7 @@ bool PgAckStore::try_claim_connection(const std::string& connection_id) {
 }
 
 void PgAckStore::release_connection(const std::string& connection_id) {
-  run([&](pqxx::connection& c) {
+  conn_.run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     tx.exec_params("SELECT pg_advisory_unlock($1, hashtext($2))", kAckPollLock, connection_id);
     return 0;
@@ -234,7 +222,7 @@ std::vector<std::optional<AckTarget>> PgAckStore::find_exports(const std::string
     (name.by_draft_id ? draft_ids : file_names)
         .push_back(name.by_draft_id ? name.reference : name.reference + ".json");
   }
-  return run([&](pqxx::connection& c) {
+  return conn_.run([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     std::map<std::string, AckTarget> by_file, by_draft;
     if (!file_names.empty()) {
@@ -298,7 +286,7 @@ AckStore::BatchResult PgAckStore::record(const std::string& connection_id,
     }
     items.push_back(std::move(item));
   }
-  return run([&](pqxx::connection& c) {
+  return conn_.run([&](pqxx::connection& c) {
     BatchResult out{std::vector<RecordResult>(files.size(), RecordResult::recorded),
                     std::vector<AckDisposition>(files.size()),
                     std::vector<std::string>(files.size())};
@@ -333,7 +321,7 @@ AckStore::BatchResult PgAckStore::record(const std::string& connection_id,
 }
 
 void PgAckStore::record_poll(const std::string& connection_id, const std::string& error) {
-  run([&](pqxx::connection& c) {
+  conn_.run([&](pqxx::connection& c) {
     pqxx::work tx(c);
     tx.exec_params(
         "UPDATE erp_connections SET last_ack_poll_at = now(),"

@@ -2,11 +2,12 @@
 // connection, which also holds the per-connection advisory locks.
 #pragma once
 
-#include <memory>
 #include <string>
+#include <vector>
 
 #include <pqxx/pqxx>
 
+#include "adapters/postgres/pg_lazy_connection.h"
 #include "ports/ack_store.h"
 
 namespace exportd {
@@ -25,11 +26,10 @@ class PgAckStore : public AckStore {
   void record_poll(const std::string& connection_id, const std::string& error) override;
 
  private:
-  template <typename Fn>
-  auto run(Fn&& fn);
-
-  std::string database_url_;
-  std::unique_ptr<pqxx::connection> conn_;
+  PgLazyConnection conn_;
 };
+
+// The active DROPZONE_JSON_V1 connections, with their sealed secrets.
+std::vector<AckConnection> select_active_connections(pqxx::transaction_base& tx);
 
 }  // namespace exportd
