@@ -18,6 +18,7 @@
 #include "adapters/postgres/pg_draft_store.h"
 #include "adapters/postgres/pg_export_queue.h"
 #include "adapters/postgres/pg_queue_stats.h"
+#include "adapters/postgres/pg_retention_store.h"
 #include "adapters/postgres/pg_session.h"
 #include "adapters/postgres/pg_wakeup_listener.h"
 #include "adapters/prometheus/metrics_endpoint.h"
@@ -34,6 +35,8 @@
 #include "app/database_probe.h"
 #include "app/dropzone_cache.h"
 #include "app/export_worker_pool.h"
+#include "app/retention.h"
+#include "app/retention_schedule.h"
 #include "app/secret_box.h"
 #include "app/service_status.h"
 #include "app/service_supervisor.h"
@@ -208,6 +211,22 @@ int push(const DaemonConfig& config, const PushRequest& request) {
   return kOk;
 }
 
+int prune(const DaemonConfig& config, bool dry_run, bool json) {
+  FilesystemDropzone filesystem(config.filesystem_roots);
+  SocketDeadlines deadlines;
+  DropzoneCache dropzones(filesystem, remote_dropzones(config, deadlines), secret_opener(config),
+                          1);
+  PgRetentionStore store(config.database_url);
+  Retention retention(store, dropzones, nullptr);
+  const auto report = retention.run(config.retention, dry_run);
+  std::cout << (json ? prune_report_json(report).dump() + "\n" : prune_report_text(report));
+  if (!report.failures.empty()) {
+    std::cerr << "orderflow-exportd: prune did not finish: " << report.failures.front() << "\n";
+    return kRuntimeFailure;
+  }
+  return kOk;
+}
+
 int run_daemon(const std::string& config_path, bool config_path_given) {
   // Signals are taken synchronously by this thread; worker threads inherit
   // the mask, so no handler ever runs inside library code.
@@ -230,11 +249,11 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
       .poll_interval = std::chrono::seconds(config.ack_poll_interval_s),
       .max_file_bytes = static_cast<size_t>(config.ack_max_file_bytes)};
   // One connection per worker and per ack thread, the pool's lease keeper,
-  // the wake-up listener and the ack deadline sweeper; queue_stats (metrics,
-  // /healthz) is already among those in use. A database down at start-up is
-  // waited for, not refused.
+  // the wake-up listener, the ack deadline sweeper and retention; queue_stats
+  // (metrics, /healthz) is already among those in use. A database down at
+  // start-up is waited for, not refused.
   if (const auto spare = queue_stats.free_connections()) {
-    check_database_capacity(config, config.export_workers + ack_options.threads + 3, *spare);
+    check_database_capacity(config, config.export_workers + ack_options.threads + 4, *spare);
   }
   // Whoever asks whether the database answers reads this, never the database.
   DatabaseProbe database([&] { return queue_stats.pending(); }, std::chrono::seconds(1),
@@ -263,6 +282,12 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
   AckDeadlineSweeper ack_deadlines(std::make_unique<PgAckDeadlines>(config.database_url),
                                    std::chrono::seconds(config.ack_timeout_s));
   ack_deadlines.start();
+  PgRetentionStore retention_store(config.database_url);
+  DropzoneCache retention_dropzones(filesystem, remote_dropzones(config, deadlines),
+                                    secret_opener(config), 1);
+  Retention retention(retention_store, retention_dropzones, nullptr);
+  RetentionSchedule housekeeping(retention, metrics, config.retention);
+  housekeeping.start();
   log_event(
       Level::info, "daemon started",
       {{"version", EXPORTD_VERSION}, {"workers", config.export_workers}, {"pid", ::getpid()}});
@@ -277,6 +302,7 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
                     pool.update(options.poll_interval, options.retry);
                     acks.update(std::chrono::seconds(applied.ack_poll_interval_s));
                     ack_deadlines.update(std::chrono::seconds(applied.ack_timeout_s));
+                    housekeeping.update(applied.retention);
                   });
   };
   SdNotifier systemd;
@@ -313,6 +339,7 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
   pool.request_stop();
   acks.request_stop();
   ack_deadlines.request_stop();
+  housekeeping.request_stop();
   deadlines.abort_all();
   // A moment for the database calls in flight (a stopping worker releases
   // its claims); then calls hanging on a database that stopped answering
@@ -322,6 +349,7 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
         pool.stop();
         acks.stop();
         ack_deadlines.stop();
+        housekeeping.stop();
       },
       std::chrono::seconds(3), pg_abort_all);
   pg_abort_all();  // the listener's and the probe's last calls need no answer

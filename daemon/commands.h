@@ -26,6 +26,8 @@ int status(const DaemonConfig& config, bool json);
 int approve(const DaemonConfig& config, const std::string& draft_id, const std::string& actor);
 // push (from APPROVED) and retry (from ERROR); prints the export id.
 int push(const DaemonConfig& config, const PushRequest& request);
+// Applies [retention] once and prints what it removed (or, dry, would remove).
+int prune(const DaemonConfig& config, bool dry_run, bool json);
 
 // Loads the configuration; a missing default file means defaults plus
 // environment, a missing file named with --config is an error.

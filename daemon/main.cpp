@@ -71,13 +71,18 @@ int main(int argc, char** argv) {
     sub->add_option("--idempotency-key", idempotency, "repeat-safe: the same key, the same export");
   }
 
+  bool dry_run = false;
+  auto* prune = app.add_subcommand("prune", "apply [retention] once and print what it removed");
+  prune->add_flag("--dry-run", dry_run, "count what would be removed; change nothing");
+  prune->add_flag("--json", json, "print one JSON object");
+
   const std::vector<CLI::App*> subcommands{run,    migrate, check, connection_set, connection_test,
-                                           status, approve, push,  retry};
+                                           status, approve, push,  retry,          prune};
   for (auto* sub : subcommands) {
     sub->add_option("--config", config_path, "configuration file");
   }
   for (auto* help_page : {&app, connection, run, migrate, check, connection_set, connection_test,
-                          status, approve, push, retry}) {
+                          status, approve, push, retry, prune}) {
     help_page->footer(kExitStatusHelp);
   }
 
@@ -108,6 +113,9 @@ int main(int argc, char** argv) {
     }
     if (*status) {
       return cli::status(config, json);
+    }
+    if (*prune) {
+      return cli::prune(config, dry_run, json);
     }
     if (*approve) {
       return cli::approve(config, draft_id, actor);

@@ -8,6 +8,7 @@
 
 #include "domain/ack_file.h"
 #include "domain/circuit_breaker.h"
+#include "domain/retention.h"
 
 namespace exportd {
 
@@ -40,6 +41,8 @@ class Metrics {
   // A connection's breaker as it is now; said when it changes.
   virtual void connection_health(const std::string& connection_id, CircuitBreaker::State state,
                                  int consecutive_failures) = 0;
+  // What one retention run removed of a kind.
+  virtual void pruned(PruneKind kind, size_t count) = 0;
 };
 
 }  // namespace exportd

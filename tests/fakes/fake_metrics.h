@@ -34,6 +34,15 @@ class FakeMetrics final : public Metrics {
     health_changes_.push_back({connection_id, state, consecutive_failures});
   }
 
+  void pruned(PruneKind kind, size_t count) override {
+    std::lock_guard lock(mutex_);
+    pruned_[kind] += count;
+  }
+
+  size_t pruned(PruneKind kind) {
+    std::lock_guard lock(mutex_);
+    return pruned_[kind];
+  }
   int deliveries(DeliveryOutcome outcome) {
     std::lock_guard lock(mutex_);
     return deliveries_[outcome];
@@ -57,6 +66,7 @@ class FakeMetrics final : public Metrics {
   std::vector<std::chrono::duration<double>> durations_;
   std::map<std::string, int> ack_files_;
   std::vector<HealthChange> health_changes_;
+  std::map<PruneKind, size_t> pruned_;
 };
 
 }  // namespace exportd::testing

@@ -3,9 +3,13 @@
 // part never stops the others.
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include "app/retention.h"
+#include "app/retention_schedule.h"
 #include "domain/retention.h"
 #include "tests/fakes/fake_export_queue.h"
+#include "tests/fakes/fake_metrics.h"
 #include "tests/fakes/fake_retention_store.h"
 
 using namespace exportd;
@@ -226,4 +230,35 @@ TEST_CASE("retention stops between batches once asked to", "[retention]") {
       rig.retention.run({.ack_files_days = 0, .audit_days = 365}, false, stop.get_token());
   CHECK(report.removed.at(PruneKind::audit_entries) == 0);
   CHECK(rig.store.rows[PruneKind::audit_entries].size() == 3);
+}
+
+TEST_CASE("the daemon's retention runs soon after start, with the keys of the last reload",
+          "[retention]") {
+  RetentionRig rig;
+  rig.days_old(PruneKind::audit_entries, {900, 800, 10});
+  rig.days_old(PruneKind::ack_file_records, {40});
+  FakeMetrics metrics;
+  RetentionSchedule schedule(rig.retention, metrics, {.ack_files_days = 0, .audit_days = 0},
+                             {.first_run = milliseconds(50), .every = hours(1)});
+  schedule.update({.ack_files_days = 0, .audit_days = 365});  // as SIGHUP would
+  schedule.start();
+  const auto deadline = steady_clock::now() + seconds(10);
+  while (metrics.pruned(PruneKind::audit_entries) < 2 && steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  schedule.stop();
+  CHECK(metrics.pruned(PruneKind::audit_entries) == 2);
+  CHECK(metrics.pruned(PruneKind::ack_file_records) == 0);  // 0 days: kept
+  CHECK(rig.store.rows[PruneKind::ack_file_records].size() == 1);
+}
+
+TEST_CASE("the daemon's retention stops at once while it waits", "[retention]") {
+  RetentionRig rig;
+  FakeMetrics metrics;
+  RetentionSchedule schedule(rig.retention, metrics, {}, {.first_run = hours(1)});
+  schedule.start();
+  const auto started = steady_clock::now();
+  schedule.stop();
+  CHECK(steady_clock::now() - started < seconds(1));
+  CHECK(rig.store.batches.empty());
 }

@@ -111,3 +111,17 @@ TEST_CASE("metrics: overdue exports per connection, none as 0", "[metrics]") {
   queue.next.reset();
   CHECK_THAT(metrics.scrape(), !Catch::Contains("orderflow_exportd_exports_ack_overdue"));
 }
+
+TEST_CASE("metrics: what retention removed, by kind, every kind from the start", "[metrics]") {
+  FixedQueueStats queue;
+  PrometheusMetrics metrics(queue, "1.2.3");
+  metrics.pruned(PruneKind::ack_files, 120);
+  metrics.pruned(PruneKind::ack_files, 3);
+  metrics.pruned(PruneKind::audit_entries, 5000);
+  const auto text = metrics.scrape();
+  CHECK_THAT(text, Catch::Contains("# TYPE orderflow_exportd_pruned_total counter"));
+  CHECK_THAT(text, Catch::Contains("orderflow_exportd_pruned_total{kind=\"ack_files\"} 123\n"));
+  CHECK_THAT(text,
+             Catch::Contains("orderflow_exportd_pruned_total{kind=\"audit_entries\"} 5000\n"));
+  CHECK_THAT(text, Catch::Contains("orderflow_exportd_pruned_total{kind=\"exports\"} 0\n"));
+}

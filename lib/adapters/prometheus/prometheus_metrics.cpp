@@ -54,7 +54,16 @@ PrometheusMetrics::PrometheusMetrics(QueueStats& queue, const std::string& versi
       consecutive_failures_(prometheus::BuildGauge()
                                 .Name("orderflow_exportd_connection_consecutive_failures")
                                 .Help("Transient failures in a row reaching each connection")
-                                .Register(*registry_)) {
+                                .Register(*registry_)),
+      pruned_(prometheus::BuildCounter()
+                  .Name("orderflow_exportd_pruned_total")
+                  .Help("What retention removed, by kind (ack_files, ack_file_records, "
+                        "archive_copies, exports, audit_entries)")
+                  .Register(*registry_)) {
+  // Every kind from the start, so a rate over it is defined before the first removal.
+  for (const auto kind : kPruneKinds) {
+    pruned_.Add({{"kind", std::string(to_string(kind))}});
+  }
   auto& deliveries = prometheus::BuildCounter()
                          .Name("orderflow_exportd_deliveries_total")
                          .Help("Delivery attempts, by outcome (sent, retry, failed)")
@@ -93,6 +102,10 @@ void PrometheusMetrics::connection_health(const std::string& connection_id,
         .Set(s == state ? 1 : 0);
   }
   consecutive_failures_.Add({{"connection_id", connection_id}}).Set(consecutive_failures);
+}
+
+void PrometheusMetrics::pruned(PruneKind kind, size_t count) {
+  pruned_.Add({{"kind", std::string(to_string(kind))}}).Increment(static_cast<double>(count));
 }
 
 std::string PrometheusMetrics::scrape() {

@@ -26,6 +26,7 @@ class PrometheusMetrics final : public Metrics {
   void ack_file_recorded(AckFileVerdict verdict) override;
   void connection_health(const std::string& connection_id, CircuitBreaker::State state,
                          int consecutive_failures) override;
+  void pruned(PruneKind kind, size_t count) override;
 
   // Every metric in the text exposition format (what /metrics serves).
   std::string scrape();
@@ -40,6 +41,7 @@ class PrometheusMetrics final : public Metrics {
   prometheus::Family<prometheus::Counter>& ack_files_;
   prometheus::Family<prometheus::Gauge>& circuit_state_;
   prometheus::Family<prometheus::Gauge>& consecutive_failures_;
+  prometheus::Family<prometheus::Counter>& pruned_;
 };
 
 }  // namespace exportd
