@@ -97,13 +97,19 @@ struct DeadlineRig {
         filesystem, [](const ConnectionSettings&) { return nullptr; },
         [](const std::string& s) { return s; }, 1);
     AckPoller poller(
-        {}, [this](int) { return std::make_unique<PgAckStore>(url); }, cache, metrics);
+        {.now = [] { return kMovedAt; }}, [this](int) { return std::make_unique<PgAckStore>(url); },
+        cache, metrics);
     PgAckStore store(url);
     ConnectionSettings settings;
     settings.export_path = dir + "/exports";
     settings.ack_path = dir + "/acks";
     return poller.poll_once(store, filesystem, org.connection_id, settings);
   }
+
+  // Handled files go into the day folder of the move.
+  static constexpr std::chrono::sys_days kMovedAt{std::chrono::year{2026} / 11 / 23};
+  std::string processed() const { return dir + "/acks/processed/2026-11-23/"; }
+  std::string error() const { return dir + "/acks/error/2026-11-23/"; }
 };
 
 std::set<std::string> ids_of(const std::vector<AckDeadlineChange>& changes) {
@@ -172,7 +178,7 @@ TEST_CASE("ack deadlines: alert once, the export stays SENT, a late answer still
   CHECK(polled.processed == 1);
   CHECK(rig.value(early, "status") == "ACKED");
   CHECK(rig.value(early, "erp_order_id") == "SO-9");
-  CHECK(std::filesystem::exists(rig.dir + "/acks/processed/ack_sales_order_" + early + ".json"));
+  CHECK(std::filesystem::exists(rig.processed() + "ack_sales_order_" + early + ".json"));
   CHECK(stats.snapshot()->ack_overdue.at(rig.org.connection_id).exports == 1);
 }
 
@@ -202,9 +208,9 @@ TEST_CASE("ack deadlines: fail makes the export FAILED and the draft ERROR; retr
   // The ERP answers after all, either way: a contradiction for error/, as
   // the daemon concluded it never answered; nothing changes.
   CHECK(rig.poll_answer("ack", id, kLateAck).refused == 1);
-  CHECK(std::filesystem::exists(rig.dir + "/acks/error/ack_sales_order_" + id + ".json"));
+  CHECK(std::filesystem::exists(rig.error() + "ack_sales_order_" + id + ".json"));
   CHECK(rig.poll_answer("error", id, kLateError).refused == 1);
-  CHECK(std::filesystem::exists(rig.dir + "/acks/error/error_sales_order_" + id + ".json"));
+  CHECK(std::filesystem::exists(rig.error() + "error_sales_order_" + id + ".json"));
   CHECK(rig.value(id, "status") == "FAILED");
   CHECK(rig.value(id, "erp_order_id IS NULL") == "t");
   CHECK(rig.value(id, "error_json->>'code'") == "ACK_TIMEOUT");
