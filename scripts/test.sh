@@ -3,7 +3,8 @@
 # (Release, -O3) with warnings as errors, since some warnings only appear
 # when the optimizer runs; runs clang-tidy once (scripts/clang-tidy.sh),
 # failing on any finding; builds with ASan and UBSan and runs the unit, integration
-# (real PostgreSQL, sshd, redis-server started by the harness) and
+# (real PostgreSQL, sshd, redis-server and the S3 server s3rver, installed
+# pinned by scripts/install-test-tools.sh, started by the harness) and
 # end-to-end suites through ctest; builds the unit and integration tests
 # with ThreadSanitizer and runs them; then fuzzes the ack parser.
 #
@@ -15,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+bash scripts/install-test-tools.sh
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 unity=(-DCMAKE_UNITY_BUILD=ON)
 
