@@ -1,7 +1,9 @@
 // Batching: a worker writes and fsyncs every file of its batch, then flushes
 // each touched directory once, then records the whole batch SENT in one
 // transaction. The directory flush comes before the database says SENT, so a
-// power cut can never leave SENT without the file.
+// power cut can never leave SENT without the file. With an archive, each
+// file's copy is written before the file, so the ERP never holds a file
+// whose copy is missing, and its location is recorded with SENT.
 #include "app/export_worker_pool.h"
 
 #include <map>
@@ -11,6 +13,7 @@
 #include "app/connection_health.h"
 #include "app/sha256.h"
 #include "domain/connection_settings.h"
+#include "domain/dated_names.h"
 #include "domain/export_contract.h"
 #include "domain/export_document.h"
 #include "domain/failure.h"
@@ -202,6 +205,10 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
                std::chrono::ceil<std::chrono::milliseconds>(admission.retry_at - started));
       continue;
     }
+    if (const auto wait = archive_wait(started)) {
+      postpone(queue, item, *wait);
+      continue;
+    }
     std::optional<ConnectionSettings> settings;
     try {
       if (!item.connection_config) {
@@ -214,6 +221,20 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
         throw violation->failure();
       }
       const std::string bytes = serialize_export_document(document);
+      const std::string digest = sha256_hex(bytes);
+      std::string archive_key;
+      if (options_.archive != nullptr) {
+        try {
+          archive_key =
+              options_.archive->put(archive_object_name(item.source.org_slug, item.file_name,
+                                                        std::chrono::system_clock::now()),
+                                    bytes, digest);
+          archive_succeeded();
+        } catch (const std::exception& e) {
+          postpone(queue, item, archive_failed(e.what(), retry));
+          continue;
+        }
+      }
       const auto result = dropzone.write_file(settings->export_path, item.file_name, bytes,
                                               {.atomic = settings->atomic_write, .sync = true});
       health_.succeeded(item.connection_id);
@@ -223,8 +244,8 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
         directories[settings->export_path] = &dropzone;
       }
       written.push_back({&item,
-                         {item.export_id, result.path, sha256_hex(bytes),
-                          static_cast<std::int64_t>(bytes.size())},
+                         {item.export_id, result.path, digest,
+                          static_cast<std::int64_t>(bytes.size()), archive_key},
                          result.already_present,
                          settings->export_path,
                          started});
@@ -317,12 +338,46 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
     fields["path"] = w->record.dropzone_path;
     fields["bytes"] = w->record.byte_size;
     fields["already_present"] = w->already_present;
+    if (!w->record.archive_key.empty()) {
+      fields["archive_key"] = w->record.archive_key;
+    }
     log_event(Level::info, "export delivered", fields);
     metrics_.delivery_finished(DeliveryOutcome::sent, Clock::now() - w->started);
     ++delivered_;
     last_delivery_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
+  }
+}
+
+std::optional<std::chrono::milliseconds> ExportWorkerPool::archive_wait(Clock::time_point now) {
+  std::lock_guard lock(archive_mutex_);
+  if (!archive_down_ || now >= archive_retry_at_) {
+    return std::nullopt;
+  }
+  return std::chrono::ceil<std::chrono::milliseconds>(archive_retry_at_ - now);
+}
+
+std::chrono::milliseconds ExportWorkerPool::archive_failed(const std::string& error,
+                                                           const RetryPolicy& policy) {
+  std::lock_guard lock(archive_mutex_);
+  if (!archive_down_) {
+    archive_down_ = true;
+    archive_backoff_ = policy.initial_backoff;
+    log_event(Level::error, "cannot write to the archive; deliveries wait for it",
+              {{"error", error}, {"retry_in_ms", archive_backoff_.count()}});
+  } else {
+    archive_backoff_ = std::min(archive_backoff_ * 2, policy.max_backoff);
+  }
+  archive_retry_at_ = Clock::now() + archive_backoff_;
+  return archive_backoff_;
+}
+
+void ExportWorkerPool::archive_succeeded() {
+  std::lock_guard lock(archive_mutex_);
+  if (archive_down_) {
+    archive_down_ = false;
+    log_event(Level::info, "the archive takes copies again; deliveries resume", {});
   }
 }
 

@@ -21,6 +21,7 @@
 #include "app/dropzone_capability_log.h"
 #include "app/lease_keeper.h"
 #include "domain/retry_policy.h"
+#include "ports/archive.h"
 #include "ports/dropzone.h"
 #include "ports/export_queue.h"
 #include "ports/metrics.h"
@@ -37,6 +38,9 @@ struct WorkerPoolOptions {
   std::chrono::milliseconds lease{30000};
   RetryPolicy retry;
   std::string exporter = "orderflow-exportd";
+  // Where each file's copy is written before the file itself; null: no
+  // archive. Shared by the workers; outlives the pool.
+  Archive* archive = nullptr;
 };
 
 // Builds each worker's own queue (its own database connection); index
@@ -87,6 +91,14 @@ class ExportWorkerPool {
   // category; anything but transient gives up at once.
   void record_failure(ExportQueue& queue, const ClaimedExport& item, const std::exception& error,
                       const RetryPolicy& policy, std::chrono::steady_clock::time_point started);
+  // While the archive fails, every export waits with its attempt given back
+  // (a delivery is never recorded without its copy, nor given up for want
+  // of one): archive_wait says how long still, archive_failed starts or
+  // doubles the wait (from the retry policy's first backoff up to its
+  // longest), archive_succeeded ends it. Each change is logged once.
+  std::optional<std::chrono::milliseconds> archive_wait(std::chrono::steady_clock::time_point now);
+  std::chrono::milliseconds archive_failed(const std::string& error, const RetryPolicy& policy);
+  void archive_succeeded();
   void wait_for_work(int index, std::uint64_t seen_generation, std::chrono::milliseconds timeout);
   void beat(int index);
   void sleep_unless_stopped(std::chrono::milliseconds duration);
@@ -104,6 +116,10 @@ class ExportWorkerPool {
   std::mutex mutex_;
   std::condition_variable_any wakeup_;
   std::uint64_t generation_ = 0;  // bumped by wake(); guarded by mutex_
+  std::mutex archive_mutex_;
+  bool archive_down_ = false;  // guarded by archive_mutex_, as are the two below
+  std::chrono::steady_clock::time_point archive_retry_at_;
+  std::chrono::milliseconds archive_backoff_{0};
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::int64_t> last_delivery_ns_{0};  // system_clock; 0 = never
   // steady_clock of each worker's latest loop, in ns since the epoch.

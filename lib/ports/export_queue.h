@@ -43,6 +43,7 @@ struct DeliveryRecord {
   std::string dropzone_path;
   std::string sha256_hex;
   std::int64_t byte_size = 0;
+  std::string archive_key;  // where the archived copy is; empty: not archived
 };
 
 struct FailureRecord {

@@ -30,6 +30,7 @@ struct FakeExport {
   nlohmann::json error;
   std::optional<std::chrono::milliseconds> last_retry_after;
   int postponements = 0;
+  std::string archive_key;  // as recorded with SENT
 };
 
 class FakeExportStore {
@@ -123,6 +124,7 @@ class FakeExportQueue : public ExportQueue {
         continue;
       }
       e.status = "SENT";
+      e.archive_key = d.archive_key;
       e.leased = false;
     }
     return lost;

@@ -161,6 +161,23 @@ TEST_CASE("record_sent sets SENT, draft PUSHED and writes the audit entry in one
                         c.draft_order_id + "'") == c.export_id);
 }
 
+TEST_CASE("record_sent stores each archived copy's location, NULL where there is none",
+          "[postgres][archive]") {
+  QueueFixture f;
+  seed_exports(f.url, f.org, 2, 1);
+  PgExportQueue queue(f.url, "worker-a");
+  const auto claimed = queue.claim(2, 30s);
+  REQUIRE(claimed.size() == 2);
+  CHECK(queue
+            .record_sent({{claimed[0].export_id, "/p/a", "d", 1, "exports/acme/2026/11/23/a.json"},
+                          {claimed[1].export_id, "/p/b", "d", 1}})
+            .empty());
+  CHECK(query_value(f.url, "SELECT archive_key FROM erp_exports WHERE id = '" +
+                               claimed[0].export_id + "'") == "exports/acme/2026/11/23/a.json");
+  CHECK(query_value(f.url, "SELECT archive_key IS NULL FROM erp_exports WHERE id = '" +
+                               claimed[1].export_id + "'") == "t");
+}
+
 TEST_CASE("an export queued by plain SQL for an APPROVED draft still ends PUSHED", "[postgres]") {
   QueueFixture f;
   seed_exports(f.url, f.org, 1, 1);

@@ -221,12 +221,13 @@ std::vector<std::string> PgExportQueue::record_sent(const std::vector<DeliveryRe
   if (deliveries.empty()) {
     return {};
   }
-  std::vector<std::string> ids, paths, digests, sizes;
+  std::vector<std::string> ids, paths, digests, sizes, archive_keys;
   for (const auto& d : deliveries) {
     ids.push_back(d.export_id);
     paths.push_back(d.dropzone_path);
     digests.push_back(d.sha256_hex);
     sizes.push_back(std::to_string(d.byte_size));
+    archive_keys.push_back(d.archive_key);
   }
   return with_transaction([&](pqxx::work& tx) {
     std::set<std::string> sent;
@@ -235,12 +236,14 @@ std::vector<std::string> PgExportQueue::record_sent(const std::vector<DeliveryRe
              "UPDATE erp_exports e"
              "   SET status = 'SENT', dropzone_path = v.path, sha256 = v.sha256,"
              "       byte_size = v.size, sent_at = now(), error_json = NULL,"
+             "       archive_key = NULLIF(v.archive_key, ''),"
              "       lease_owner = NULL, lease_expires_at = NULL"
-             "  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[])"
-             "       AS v(id, path, sha256, size)"
+             "  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $6::text[])"
+             "       AS v(id, path, sha256, size, archive_key)"
              " WHERE e.id = v.id AND e.status = 'PENDING' AND e.lease_owner = $5"
              " RETURNING e.id, e.draft_order_id",
-             pg_array(ids), pg_array(paths), pg_array(digests), pg_array(sizes), lease_owner_)) {
+             pg_array(ids), pg_array(paths), pg_array(digests), pg_array(sizes), lease_owner_,
+             pg_array(archive_keys))) {
       sent.insert(row["id"].as<std::string>());
       sent_drafts.push_back(row["draft_order_id"].as<std::string>());
     }
