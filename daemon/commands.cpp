@@ -261,8 +261,11 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
   PrometheusMetrics metrics(queue_stats, EXPORTD_VERSION);
   ConnectionHealth health(metrics);
   const std::string owner = lease_owner_prefix();
+  const std::unique_ptr<Archive> archive = open_archive(config);
+  WorkerPoolOptions worker_options = pool_options(config);
+  worker_options.archive = archive.get();
   ExportWorkerPool pool(
-      pool_options(config),
+      worker_options,
       [&](int index) {
         return std::make_unique<PgExportQueue>(config.database_url,
                                                owner + ":" + std::to_string(index));

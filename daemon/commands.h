@@ -2,6 +2,7 @@
 // Each returns the process exit code.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "app/daemon_config.h"
@@ -9,6 +10,7 @@
 #include "app/dropzone_cache.h"
 
 namespace exportd {
+class Archive;
 class SocketDeadlines;
 }  // namespace exportd
 
@@ -38,6 +40,10 @@ std::string migrations_dir();
 // SFTP dropzones with the daemon's known_hosts and operation timeout.
 DropzoneCache::RemoteFactory remote_dropzones(const DaemonConfig& config,
                                               SocketDeadlines& deadlines);
+// The archive `[archive]` configures, its S3 secret read now; null when
+// mode is "off". Throws Failure(bad_config) naming the key at fault.
+std::unique_ptr<Archive> open_archive(const DaemonConfig& config);
+
 // Opens connection secrets with the key of `[secrets]` (or systemd's credential).
 SecretOpener secret_opener(const DaemonConfig& config);
 

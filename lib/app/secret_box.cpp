@@ -112,14 +112,18 @@ SecretOpener secret_opener_on_first_use(std::string key_path) {
   return [key](const std::string& sealed) { return key->get().open(sealed); };
 }
 
-std::string secret_key_path(const std::string& configured_key_file) {
+std::string credential_path(const std::string& credential, const std::string& configured_file) {
   if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir != nullptr && *dir != '\0') {
-    std::string candidate = std::string(dir) + "/secret.key";
+    std::string candidate = std::string(dir).append("/").append(credential);
     if (std::filesystem::exists(candidate)) {
       return candidate;
     }
   }
-  return configured_key_file;
+  return configured_file;
+}
+
+std::string secret_key_path(const std::string& configured_key_file) {
+  return credential_path("secret.key", configured_key_file);
 }
 
 std::string secret_payload(const ConnectionSettings& settings, const std::string& secret) {

@@ -41,8 +41,11 @@ class SecretBox {
 using SecretOpener = std::function<std::string(const std::string& sealed)>;
 SecretOpener secret_opener_on_first_use(std::string key_path);
 
-// The key file to use: $CREDENTIALS_DIRECTORY/secret.key when systemd
-// passed one (LoadCredential=), else `[secrets] key_file`.
+// The file of a credential: $CREDENTIALS_DIRECTORY/`credential` when
+// systemd passed one (LoadCredential=), else `configured_file`.
+std::string credential_path(const std::string& credential, const std::string& configured_file);
+
+// The key file to use: credential secret.key, else `[secrets] key_file`.
 std::string secret_key_path(const std::string& configured_key_file);
 
 // The secret of a connection as stored (before sealing): {"password": ...}
