@@ -65,7 +65,10 @@ TEST_CASE("the daemon archives every delivered file's exact bytes in S3 and reco
            "       to_char(sent_at AT TIME ZONE 'UTC', 'YYYY/MM/DD') AS day FROM erp_exports")) {
     const auto file_name = row["file_name"].as<std::string>();
     const auto archive_key = row["archive_key"].as<std::string>();
-    CHECK(archive_key == "exports/acme/" + row["day"].as<std::string>() + "/" + file_name);
+    CHECK(archive_key == std::string("exports/acme/")
+                             .append(row["day"].as<std::string>())
+                             .append("/")
+                             .append(file_name));
     const std::string delivered = slurp(harness.root() + "/acme/exports/" + file_name);
     REQUIRE_FALSE(delivered.empty());
     CHECK(slurp(s3.object_file(archive_key)) == delivered);

@@ -20,7 +20,7 @@ class FakeArchive : public Archive {
     if (put_failure) {
       throw Failure(*put_failure, "injected archive failure");
     }
-    const std::string location = "archive:" + name;
+    std::string location = "archive:" + name;
     copies[location] = std::string(bytes);
     digests[location] = sha256_hex;
     return location;

@@ -56,7 +56,7 @@ std::string failure_text(const std::function<void()>& fn) {
 TEST_CASE("the S3 archive keeps the exact bytes under prefix and name", "[s3]") {
   S3Archive archive(s3_settings());
   const std::string bytes = GENERATE(std::string("{\"a\":1}\n"), every_byte(),
-                                     std::string(1024 * 1024, 'x') + every_byte());
+                                     std::string(size_t{1024} * 1024, 'x') + every_byte());
   const std::string location = archive.put("acme/2026/11/23/a.json", bytes, kSha);
   CHECK(location == "exports/acme/2026/11/23/a.json");
   const auto back = archive.get(location);
@@ -93,7 +93,8 @@ TEST_CASE("a missing S3 object is nullopt and removing it is no error", "[s3]") 
 
 TEST_CASE("an unreachable S3 endpoint is transient within the timeout", "[s3]") {
   auto settings = s3_settings();
-  settings.endpoint = "http://127.0.0.1:" + std::to_string(free_port());  // nothing listens
+  settings.endpoint =
+      std::string("http://127.0.0.1:").append(std::to_string(free_port()));  // nothing listens
   settings.timeout = std::chrono::seconds(2);
   S3Archive archive(settings);
   const auto started = std::chrono::steady_clock::now();
@@ -121,7 +122,7 @@ TEST_CASE("the S3 secret key appears in no failure", "[s3]") {
   settings.secret_key = secret;
   settings.bucket = "no-such-bucket";
   S3Archive refused(settings);
-  settings.endpoint = "http://127.0.0.1:" + std::to_string(free_port());
+  settings.endpoint = std::string("http://127.0.0.1:").append(std::to_string(free_port()));
   S3Archive unreachable(settings);
   for (Archive* archive : {static_cast<Archive*>(&refused), static_cast<Archive*>(&unreachable)}) {
     CHECK_THAT(failure_text([&] { archive->put("acme/a.json", "x", kSha); }),

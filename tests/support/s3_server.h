@@ -24,7 +24,9 @@ class S3Server {
   S3Server(const S3Server&) = delete;
   S3Server& operator=(const S3Server&) = delete;
 
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string endpoint() const {
+    return std::string("http://127.0.0.1:").append(std::to_string(port_));
+  }
   const std::string& bucket() const { return bucket_; }
   // Where s3rver keeps an object's bytes and its metadata (a JSON file of
   // the headers it stores, x-amz-meta-* among them).

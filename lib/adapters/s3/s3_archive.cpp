@@ -144,8 +144,8 @@ Response perform(const S3ArchiveSettings& s, Method method, const std::string& k
   }
   const std::string url = s.endpoint + "/" + encode_key(s.bucket) + "/" + encode_key(key);
   const std::string sigv4 = "aws:amz:" + s.region + ":s3";
-  HeaderList headers(
-      curl_slist_append(nullptr, ("x-amz-content-sha256: " + sha256_of(body)).c_str()));
+  HeaderList headers(curl_slist_append(
+      nullptr, std::string("x-amz-content-sha256: ").append(sha256_of(body)).c_str()));
   // No "Expect: 100-continue" round trip before a body.
   headers.reset(curl_slist_append(headers.release(), "Expect:"));
   if (method == Method::put) {
@@ -179,7 +179,11 @@ Response perform(const S3ArchiveSettings& s, Method method, const std::string& k
   if (const CURLcode code = curl_easy_perform(h); code != CURLE_OK) {
     std::string reason = error[0] != '\0' ? error.data() : curl_easy_strerror(code);
     if (code == CURLE_OPERATION_TIMEDOUT) {
-      reason = "no answer within " + std::to_string(timeout_ms) + " ms (" + reason + ")";
+      reason = std::string("no answer within ")
+                   .append(std::to_string(timeout_ms))
+                   .append(" ms (")
+                   .append(reason)
+                   .append(")");
     }
     throw Failure(kind_of_curl_error(code), what + ": " + reason);
   }
@@ -191,7 +195,7 @@ Response perform(const S3ArchiveSettings& s, Method method, const std::string& k
   if (response.status == 404 && (code == "NoSuchKey" || (code.empty() && method == Method::get))) {
     return response;
   }
-  std::string reason = "HTTP " + std::to_string(response.status);
+  std::string reason = std::string("HTTP ").append(std::to_string(response.status));
   if (!code.empty()) {
     reason.append(" ").append(code);
   }
@@ -216,7 +220,7 @@ S3Archive::~S3Archive() {
 
 std::string S3Archive::put(const std::string& name, std::string_view bytes,
                            const std::string& sha256_hex) {
-  const std::string key = settings_.prefix + name;
+  std::string key = settings_.prefix + name;
   perform(settings_, Method::put, key, bytes, sha256_hex);
   return key;
 }
