@@ -88,7 +88,7 @@ std::string timestamp_literal(std::chrono::system_clock::time_point t) {
   std::array<char, 40> text{};
   const size_t length = std::strftime(text.data(), text.size(), "%Y-%m-%d %H:%M:%S", &utc);
   std::array<char, 16> fraction{};
-  std::snprintf(fraction.data(), fraction.size(), ".%06lld+00", static_cast<long long>(us));
+  std::snprintf(fraction.data(), fraction.size(), ".%06u+00", static_cast<unsigned>(us));
   return std::string(text.data(), length) + fraction.data();
 }
 
