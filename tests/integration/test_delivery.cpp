@@ -1,11 +1,7 @@
 // The worker pool, the NOTIFY listener and the filesystem dropzone together,
 // against a real PostgreSQL cluster and a real directory.
-#include <sys/mount.h>
-
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <pqxx/pqxx>
@@ -25,6 +21,7 @@
 #include "tests/support/pg_cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/seed.h"
+#include "tests/support/tmpfs.h"
 
 using namespace exportd;
 using namespace exportd::testing;
@@ -68,35 +65,6 @@ std::vector<fs::path> files_in(const fs::path& dir) {
   }
   return out;
 }
-
-// A small tmpfs mounted on `path` for the test's lifetime, to be remounted
-// read-only and back: root ignores permission bits, a read-only mount it cannot.
-class Tmpfs {
- public:
-  explicit Tmpfs(std::string path) : path_(std::move(path)) {
-    if (::mount("tmpfs", path_.c_str(), "tmpfs", 0, "size=4m") != 0) {
-      error_ = std::strerror(errno);
-    }
-  }
-  ~Tmpfs() {
-    if (error_.empty()) {
-      ::umount2(path_.c_str(), MNT_DETACH);
-    }
-  }
-  Tmpfs(const Tmpfs&) = delete;
-  Tmpfs& operator=(const Tmpfs&) = delete;
-
-  // Empty when mounted, else why not.
-  const std::string& error() const { return error_; }
-  bool set_read_only(bool read_only) {
-    const unsigned long flags = MS_REMOUNT | (read_only ? MS_RDONLY : 0);
-    return ::mount(nullptr, path_.c_str(), nullptr, flags, "size=4m") == 0;
-  }
-
- private:
-  std::string path_;
-  std::string error_;
-};
 
 WorkerPoolOptions quiet_poll() {
   // A poll interval far longer than the test: only NOTIFY can wake the workers.

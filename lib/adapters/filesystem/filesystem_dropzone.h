@@ -33,13 +33,9 @@ class FilesystemDropzone : public Dropzone {
 
  private:
   // Opens `directory` component by component with O_NOFOLLOW, creating
-  // missing components below the root (else returning -1 with errno ENOENT
-  // for them). Throws permanent outside the roots.
+  // missing components below the root (else, with `create_missing` false,
+  // returning -1 with errno ENOENT for them). Throws permanent outside the roots.
   int open_directory(const std::string& directory, bool create_missing = true);
-  // The regular files among `names` in the directory `dirfd`, symlinks not followed.
-  std::vector<DirectoryEntry> regular_files(int dirfd, const std::vector<std::string>& names);
-  void sweep_stale_temp_files(int dirfd, const std::string& directory);
-  void write_all(int fd, std::string_view bytes, const std::string& what);
 
   std::vector<std::string> roots_;
   PosixIo& io_;

@@ -28,6 +28,9 @@ int PosixIo::close(int fd) {
 int PosixIo::renameat_noreplace(int from_dirfd, const char* from, int to_dirfd, const char* to) {
   return ::renameat2(from_dirfd, from, to_dirfd, to, RENAME_NOREPLACE);
 }
+int PosixIo::renameat(int from_dirfd, const char* from, int to_dirfd, const char* to) {
+  return ::renameat(from_dirfd, from, to_dirfd, to);
+}
 int PosixIo::unlinkat(int dirfd, const char* path, int flags) {
   return ::unlinkat(dirfd, path, flags);
 }

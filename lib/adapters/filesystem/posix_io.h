@@ -20,6 +20,8 @@ class PosixIo {
   virtual int fsync(int fd);
   virtual int close(int fd);
   virtual int renameat_noreplace(int from_dirfd, const char* from, int to_dirfd, const char* to);
+  // Replaces the target, as rename(2) does.
+  virtual int renameat(int from_dirfd, const char* from, int to_dirfd, const char* to);
   virtual int unlinkat(int dirfd, const char* path, int flags);
   virtual int mkdirat(int dirfd, const char* path, mode_t mode);
   virtual int fstatat(int dirfd, const char* path, struct stat* st, int flags);
