@@ -2,22 +2,13 @@
 // the draft's state rules always.
 #include "app/draft_commands.h"
 
-#include <regex>
-
 #include "domain/failure.h"
+#include "domain/uuid.h"
 #include "logging/logging.h"
 
 namespace exportd {
 
 namespace {
-
-void check_uuid(const char* what, const std::string& value) {
-  static const std::regex uuid(
-      "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
-  if (!std::regex_match(value, uuid)) {
-    throw Failure(FailureKind::bad_config, std::string(what) + " '" + value + "' is not a uuid");
-  }
-}
 
 // The remembered export id, or nullopt; a store that cannot be reached is
 // dropped for the rest of the command (the state rules still hold).
