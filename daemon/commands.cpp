@@ -10,12 +10,14 @@
 #include <fstream>
 #include <iostream>
 
+#include "adapters/filesystem/directory_archive.h"
 #include "adapters/filesystem/filesystem_dropzone.h"
 #include "adapters/postgres/migrator.h"
 #include "adapters/postgres/pg_ack_deadlines.h"
 #include "adapters/postgres/pg_ack_store.h"
 #include "adapters/postgres/pg_connection_store.h"
 #include "adapters/postgres/pg_draft_store.h"
+#include "adapters/postgres/pg_export_history.h"
 #include "adapters/postgres/pg_export_queue.h"
 #include "adapters/postgres/pg_queue_stats.h"
 #include "adapters/postgres/pg_retention_store.h"
@@ -34,7 +36,9 @@
 #include "app/connection_health.h"
 #include "app/database_probe.h"
 #include "app/dropzone_cache.h"
+#include "app/export_show.h"
 #include "app/export_worker_pool.h"
+#include "app/resend.h"
 #include "app/retention.h"
 #include "app/retention_schedule.h"
 #include "app/secret_box.h"
@@ -82,6 +86,15 @@ ServiceEvent next_signal(const sigset_t& signals, std::chrono::microseconds time
     default:
       return {};
   }
+}
+
+// The archive `resend` reads from: the directory archive, or none when
+// [archive] mode is "off". The S3 archive is opened by open_archive.
+std::unique_ptr<Archive> directory_archive(const DaemonConfig& config) {
+  if (config.archive.mode == ArchiveMode::directory) {
+    return std::make_unique<DirectoryArchive>(config.archive.directory);
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -208,6 +221,29 @@ int push(const DaemonConfig& config, const PushRequest& request) {
   const auto result = push_draft(drafts, redis.get(), request,
                                  std::chrono::seconds(config.redis_idempotency_ttl_s));
   std::cout << result.export_id << "\n";
+  return kOk;
+}
+
+int show(const DaemonConfig& config, const std::string& export_id, bool json) {
+  PgExportHistory history(config.database_url);
+  const auto story = show_export(history, export_id);
+  std::cout << (json ? export_story_json(story).dump() + "\n" : export_story_text(story));
+  return kOk;
+}
+
+int resend(const DaemonConfig& config, const std::string& export_id,
+           const std::optional<std::string>& actor) {
+  PgExportHistory history(config.database_url);
+  const auto archive = directory_archive(config);
+  FilesystemDropzone filesystem(config.filesystem_roots);
+  SocketDeadlines deadlines;
+  DropzoneCache dropzones(filesystem, remote_dropzones(config, deadlines), secret_opener(config),
+                          1);
+  const auto result = resend_export(history, archive.get(), dropzones, {export_id, actor});
+  std::cout << (result.written
+                    ? "export " + export_id + " resent as '" + result.path + "'"
+                    : "'" + result.path + "' is still in the dropzone; nothing was written")
+            << "\n";
   return kOk;
 }
 

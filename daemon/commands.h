@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "app/daemon_config.h"
@@ -30,6 +31,9 @@ int approve(const DaemonConfig& config, const std::string& draft_id, const std::
 int push(const DaemonConfig& config, const PushRequest& request);
 // Applies [retention] once and prints what it removed (or, dry, would remove).
 int prune(const DaemonConfig& config, bool dry_run, bool json);
+int show(const DaemonConfig& config, const std::string& export_id, bool json);
+int resend(const DaemonConfig& config, const std::string& export_id,
+           const std::optional<std::string>& actor);
 
 // Loads the configuration; a missing default file means defaults plus
 // environment, a missing file named with --config is an error.

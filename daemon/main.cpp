@@ -76,13 +76,22 @@ int main(int argc, char** argv) {
   prune->add_flag("--dry-run", dry_run, "count what would be removed; change nothing");
   prune->add_flag("--json", json, "print one JSON object");
 
+  std::string export_id;
+  auto* show = app.add_subcommand("show", "an export's whole story: file, failures, acks, audit");
+  show->add_option("EXPORT_ID", export_id, "the export")->required();
+  show->add_flag("--json", json, "print one JSON object");
+  auto* resend = app.add_subcommand("resend", "write a SENT or ACKED export's archived file again");
+  resend->add_option("EXPORT_ID", export_id, "the export")->required();
+  resend->add_option("--actor", actor, "the requesting user's id");
+
   const std::vector<CLI::App*> subcommands{run,    migrate, check, connection_set, connection_test,
-                                           status, approve, push,  retry,          prune};
+                                           status, approve, push,  retry,          show,
+                                           resend, prune};
   for (auto* sub : subcommands) {
     sub->add_option("--config", config_path, "configuration file");
   }
   for (auto* help_page : {&app, connection, run, migrate, check, connection_set, connection_test,
-                          status, approve, push, retry, prune}) {
+                          status, approve, push, retry, show, resend, prune}) {
     help_page->footer(kExitStatusHelp);
   }
 
@@ -119,6 +128,13 @@ int main(int argc, char** argv) {
     }
     if (*approve) {
       return cli::approve(config, draft_id, actor);
+    }
+    if (*show) {
+      return cli::show(config, export_id, json);
+    }
+    if (*resend) {
+      return cli::resend(config, export_id,
+                         actor.empty() ? std::nullopt : std::optional<std::string>(actor));
     }
     if (*push || *retry) {
       exportd::PushRequest request{

@@ -10,13 +10,13 @@
 
 namespace exportd {
 
-namespace {
-
-StoredConnection from_row(const pqxx::row& row) {
+StoredConnection stored_connection(const pqxx::row& row) {
   return {row["id"].as<std::string>(), nlohmann::json::parse(row["config"].as<std::string>()),
           row["secret"].is_null() ? "" : hex_decode(row["secret"].as<std::string>()),
           row["is_active"].as<bool>()};
 }
+
+namespace {
 
 [[noreturn]] void no_org(const std::string& slug) {
   throw Failure(FailureKind::bad_config, "there is no org with slug '" + slug + "'");
@@ -43,7 +43,7 @@ StoredConnection PgConnectionStore::save(const std::string& org_slug, const nloh
     if (rows.empty()) {
       no_org(org_slug);
     }
-    return from_row(rows[0]);
+    return stored_connection(rows[0]);
   });
 }
 
@@ -63,7 +63,7 @@ StoredConnection PgConnectionStore::load(const std::string& org_slug) {
       throw Failure(FailureKind::bad_config,
                     "org '" + org_slug + "' has no connection (create one with 'connection set')");
     }
-    return from_row(rows[0]);
+    return stored_connection(rows[0]);
   });
 }
 

@@ -5,7 +5,15 @@
 
 #include "ports/connection_store.h"
 
+namespace pqxx {
+class row;
+}  // namespace pqxx
+
 namespace exportd {
+
+// A connection from a row with the columns id, config (text), secret (hex)
+// and is_active.
+StoredConnection stored_connection(const pqxx::row& row);
 
 class PgConnectionStore : public ConnectionStore {
  public:
