@@ -5,13 +5,17 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "adapters/filesystem/directory_archive.h"
+#include "domain/dated_names.h"
 #include "tests/e2e/daemon_harness.h"
+#include "tests/support/files.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/seed.h"
 
 using namespace exportd::testing;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -44,7 +48,9 @@ TEST_CASE("--version and --help", "[e2e][cli]") {
                                                     {"status", "--help"},
                                                     {"approve", "--help"},
                                                     {"push", "--help"},
-                                                    {"retry", "--help"}};
+                                                    {"retry", "--help"},
+                                                    {"show", "--help"},
+                                                    {"resend", "--help"}};
   for (const auto& page : pages) {
     const auto shown = cli(page);
     INFO(page[0] << (page.size() > 2 ? " " + page[1] : ""));
@@ -198,4 +204,83 @@ TEST_CASE("check-config masks a password given as a parameter or keyword; refuse
     CHECK(r.status == 2);
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   }
+}
+
+TEST_CASE("show --json and resend from the command line, with their exit codes",
+          "[e2e][cli][resend]") {
+  const std::string url = PgCluster::shared().fresh_database();
+  const std::string root = make_temp_dir("exportd-cli-resend");
+  const std::string export_dir = root + "/acme/exports";
+  fs::create_directory(root + "/archive");
+  const std::string db =
+      "[database]\nurl = \"" + url + "\"\n[export]\nfilesystem_roots = [\"" + root + "\"]\n";
+  const auto path =
+      write_config(db + "[archive]\nmode = \"directory\"\ndirectory = \"" + root + "/archive\"\n");
+  const auto org = seed_org(url, "acme", export_dir, root + "/acme/acks");
+  const auto ids = seed_exports(url, org, 2, 1);
+  mark_sent(url, {ids[0]});
+  // What the delivery path does: the copy archived, its key and sha256 recorded.
+  const std::string bytes = "{\"order\":1}\n";
+  const std::string file =
+      query_value(url, "SELECT file_name FROM erp_exports WHERE id = '" + ids[0] + "'");
+  const std::string key =
+      exportd::DirectoryArchive(root + "/archive")
+          .put(exportd::archive_object_name("acme", file, std::chrono::system_clock::now()), bytes,
+               "");
+  query_value(url, "UPDATE erp_exports SET archive_key = '" + key +
+                       "', byte_size = 13, sha256 = encode(sha256(convert_to('" + bytes +
+                       "', 'UTF8')), 'hex') WHERE id = '" + ids[0] + "' RETURNING 1");
+
+  const auto shown = cli({"show", ids[0], "--json", "--config", path});
+  REQUIRE(shown.status == 0);
+  const auto json = nlohmann::json::parse(shown.out);
+  CHECK(json["export_id"] == ids[0]);
+  CHECK(json["org"] == "acme");
+  CHECK(json["status"] == "SENT");
+  CHECK(json["archive_key"] == key);
+  CHECK(json["file_name"] == file);
+  CHECK(json["audit"].is_array());
+  const auto text = cli({"show", ids[0], "--config", path});
+  CHECK(text.status == 0);
+  CHECK_THAT(text.out, Catch::Contains("archive key     " + key));
+
+  const std::string actor = "11111111-2222-3333-4444-555555555555";
+  const auto resent = cli({"resend", ids[0], "--actor", actor, "--config", path});
+  CHECK(resent.status == 0);
+  CHECK_THAT(resent.out, Catch::Contains("resent as '" + export_dir + "/" + file + "'"));
+  CHECK(slurp(export_dir + "/" + file) == bytes);
+  const auto again = cli({"resend", ids[0], "--config", path});
+  CHECK(again.status == 0);
+  CHECK_THAT(again.out, Catch::Contains("still in the dropzone; nothing was written"));
+  CHECK(query_value(url,
+                    "SELECT count(*) FROM audit_log WHERE action = 'EXPORT_RESENT'"
+                    " AND actor_user_id = '" +
+                        actor + "'") == "1");
+
+  const auto one_sentence = [](const CliResult& r) {
+    return std::count(r.err.begin(), r.err.end(), '\n') == 1;
+  };
+  const auto pending = cli({"resend", ids[1], "--config", path});
+  CHECK(pending.status == 3);
+  CHECK_THAT(pending.err, Catch::Contains("is PENDING; only a SENT or ACKED export is resent"));
+  CHECK(one_sentence(pending));
+  const auto unknown = cli({"show", "aaaaaaaa-0000-0000-0000-000000000000", "--config", path});
+  CHECK(unknown.status == 2);
+  CHECK_THAT(unknown.err, Catch::Contains("there is no export"));
+  CHECK(one_sentence(unknown));
+  CHECK(cli({"show", "12", "--config", path}).status == 2);
+  CHECK(cli({"resend", ids[0], "--actor", "me", "--config", path}).status == 2);
+  CHECK(cli({"resend", "--config", path}).status == 2);  // EXPORT_ID is required
+
+  fs::remove(export_dir + "/" + file);
+  const auto off = cli({"resend", ids[0], "--config", write_config(db)});
+  CHECK(off.status == 2);
+  CHECK_THAT(off.err, Catch::Contains("[archive] mode"));
+  const auto down =
+      cli({"resend", ids[0], "--config",
+           write_config("[database]\nurl = \"postgresql://x@127.0.0.1:1/y?connect_timeout=2\"\n")});
+  CHECK(down.status == 1);
+  CHECK(one_sentence(down));
+  CHECK_FALSE(fs::exists(export_dir + "/" + file));
+  fs::remove_all(root);
 }
