@@ -10,7 +10,6 @@
 #include <fstream>
 #include <iostream>
 
-#include "adapters/filesystem/directory_archive.h"
 #include "adapters/filesystem/filesystem_dropzone.h"
 #include "adapters/postgres/migrator.h"
 #include "adapters/postgres/pg_ack_deadlines.h"
@@ -88,14 +87,16 @@ ServiceEvent next_signal(const sigset_t& signals, std::chrono::microseconds time
   }
 }
 
-// The archive `resend` reads from: the directory archive, or none when
-// [archive] mode is "off". The S3 archive is opened by open_archive.
-std::unique_ptr<Archive> directory_archive(const DaemonConfig& config) {
-  if (config.archive.mode == ArchiveMode::directory) {
-    return std::make_unique<DirectoryArchive>(config.archive.directory);
-  }
-  return nullptr;
-}
+// What a one-shot command reaches dropzones through: the local filesystem,
+// and one SSH connection at a time.
+struct CommandDropzones {
+  explicit CommandDropzones(const DaemonConfig& config)
+      : filesystem(config.filesystem_roots),
+        cache(filesystem, remote_dropzones(config, deadlines), secret_opener(config), 1) {}
+  FilesystemDropzone filesystem;
+  SocketDeadlines deadlines;
+  DropzoneCache cache;
+};
 
 }  // namespace
 
@@ -180,12 +181,9 @@ int connection_set(const DaemonConfig& config, const std::string& org_slug, cons
 
 int connection_test(const DaemonConfig& config, const std::string& org_slug) {
   setup_logging(config.log_level, config.log_format);
-  FilesystemDropzone filesystem(config.filesystem_roots);
-  SocketDeadlines deadlines;
-  DropzoneCache dropzones(filesystem, remote_dropzones(config, deadlines), secret_opener(config),
-                          1);
+  CommandDropzones dropzones(config);
   PgConnectionStore store(config.database_url);
-  const auto report = test_connection(store, org_slug, dropzones);
+  const auto report = test_connection(store, org_slug, dropzones.cache);
   for (const auto& step : report.steps) {
     std::cout << step << "\n";
   }
@@ -234,12 +232,9 @@ int show(const DaemonConfig& config, const std::string& export_id, bool json) {
 int resend(const DaemonConfig& config, const std::string& export_id,
            const std::optional<std::string>& actor) {
   PgExportHistory history(config.database_url);
-  const auto archive = directory_archive(config);
-  FilesystemDropzone filesystem(config.filesystem_roots);
-  SocketDeadlines deadlines;
-  DropzoneCache dropzones(filesystem, remote_dropzones(config, deadlines), secret_opener(config),
-                          1);
-  const auto result = resend_export(history, archive.get(), dropzones, {export_id, actor});
+  const auto archive = open_archive(config);
+  CommandDropzones dropzones(config);
+  const auto result = resend_export(history, archive.get(), dropzones.cache, {export_id, actor});
   std::cout << (result.written
                     ? "export " + export_id + " resent as '" + result.path + "'"
                     : "'" + result.path + "' is still in the dropzone; nothing was written")
@@ -248,12 +243,10 @@ int resend(const DaemonConfig& config, const std::string& export_id,
 }
 
 int prune(const DaemonConfig& config, bool dry_run, bool json) {
-  FilesystemDropzone filesystem(config.filesystem_roots);
-  SocketDeadlines deadlines;
-  DropzoneCache dropzones(filesystem, remote_dropzones(config, deadlines), secret_opener(config),
-                          1);
+  CommandDropzones dropzones(config);
   PgRetentionStore store(config.database_url);
-  Retention retention(store, dropzones, nullptr);
+  const auto archive = open_archive(config);
+  Retention retention(store, dropzones.cache, archive.get());
   const auto report = retention.run(config.retention, dry_run);
   std::cout << (json ? prune_report_json(report).dump() + "\n" : prune_report_text(report));
   if (!report.failures.empty()) {
@@ -324,7 +317,7 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
   PgRetentionStore retention_store(config.database_url);
   DropzoneCache retention_dropzones(filesystem, remote_dropzones(config, deadlines),
                                     secret_opener(config), 1);
-  Retention retention(retention_store, retention_dropzones, nullptr);
+  Retention retention(retention_store, retention_dropzones, archive.get());
   RetentionSchedule housekeeping(retention, metrics, config.retention);
   housekeeping.start();
   log_event(

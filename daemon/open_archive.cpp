@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "adapters/filesystem/directory_archive.h"
 #include "adapters/s3/s3_archive.h"
 #include "app/secret_box.h"
 #include "commands.h"
@@ -54,10 +55,9 @@ std::unique_ptr<Archive> open_archive(const DaemonConfig& config) {
                                                            .secret_key = read_s3_secret(archive),
                                                            .timeout = kArchiveTimeout});
     case ArchiveMode::directory:
-      break;
+      return std::make_unique<DirectoryArchive>(archive.directory);
   }
-  throw Failure(FailureKind::bad_config,
-                "'archive.mode' 'directory' is not available in this build; use 's3' or 'off'");
+  return nullptr;
 }
 
 }  // namespace exportd::cli

@@ -1,5 +1,6 @@
-// The built daemon with [archive] mode = "s3" against s3rver: every delivered
-// file's exact bytes in the store, their location recorded with SENT.
+// The built daemon with an archive, in S3 (against s3rver) and in a directory:
+// every delivered file's exact bytes kept, their location recorded with SENT,
+// and `resend` writing a lost file again from its copy.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -86,4 +87,60 @@ TEST_CASE("an S3 archive whose secret key file cannot be read stops the daemon w
   CHECK(daemon.wait(20s) == 2);
   CHECK_THAT(slurp(harness.log_path()), Catch::Contains("'archive.secret_key_file'") &&
                                             Catch::Contains("/nonexistent/s3.secret"));
+}
+
+TEST_CASE("the daemon keeps each delivered file in the archive directory; resend writes it again",
+          "[e2e][archive][resend]") {
+  const std::string url = PgCluster::shared().fresh_database();
+  const std::string archive_dir = make_temp_dir("exportd-archive");
+  DaemonHarness harness(url, "poll_interval_s = 1\n",
+                        "[archive]\nmode = \"directory\"\ndirectory = \"" + archive_dir + "\"\n");
+  const auto org =
+      seed_org(url, "acme", harness.root() + "/acme/exports", harness.root() + "/acme/acks");
+  seed_exports(url, org, 2, 3);
+  {
+    Process daemon = harness.start();
+    REQUIRE(eventually(
+        [&] {
+          return query_value(url, "SELECT count(*) FROM erp_exports WHERE status = 'SENT'") == "2";
+        },
+        30s));
+    daemon.signal(SIGTERM);
+    CHECK(daemon.wait(10s) == 0);
+  }
+
+  pqxx::connection conn(url);
+  pqxx::nontransaction tx(conn);
+  const auto row = tx.exec1(
+      "SELECT id, file_name, archive_key, to_char(sent_at AT TIME ZONE 'UTC', 'YYYY/MM/DD')"
+      " FROM erp_exports ORDER BY id LIMIT 1");
+  const auto export_id = row[0].as<std::string>();
+  const auto file_name = row[1].as<std::string>();
+  CHECK(row[2].as<std::string>() ==
+        std::string("acme/").append(row[3].as<std::string>()).append("/").append(file_name));
+  const std::string delivered_path = harness.root() + "/acme/exports/" + file_name;
+  const std::string delivered = slurp(delivered_path);
+  REQUIRE_FALSE(delivered.empty());
+  const std::string copy = archive_dir + "/" + row[2].as<std::string>();
+  CHECK(slurp(copy) == delivered);
+  CHECK((std::filesystem::status(copy).permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::group_read));
+
+  // The ERP lost the file: resend puts the same bytes back, once.
+  std::filesystem::remove(delivered_path);
+  const std::string actor = "11111111-2222-3333-4444-555555555555";
+  const auto resent =
+      run_cli({"resend", export_id, "--actor", actor, "--config", harness.config_path()});
+  CHECK(resent.status == 0);
+  CHECK(slurp(delivered_path) == delivered);
+  const auto again =
+      run_cli({"resend", export_id, "--actor", actor, "--config", harness.config_path()});
+  CHECK(again.status == 0);
+  CHECK_THAT(again.out, Catch::Contains("still in the dropzone"));
+  CHECK(query_value(url,
+                    "SELECT count(*) FROM audit_log WHERE action = 'EXPORT_RESENT'"
+                    " AND actor_user_id = '" +
+                        actor + "' AND entity_id = '" + export_id + "'") == "1");
+  CHECK(query_value(url, "SELECT status FROM erp_exports WHERE id = '" + export_id + "'") ==
+        "SENT");
 }
