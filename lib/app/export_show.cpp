@@ -108,7 +108,7 @@ std::string export_story_text(const ExportStory& story) {
   line(text, "file", or_dash(r.file_name));
   line(text, "path", or_dash(r.dropzone_path));
   line(text, "sha256", or_dash(r.sha256));
-  line(text, "size", r.byte_size ? std::to_string(*r.byte_size) + " bytes" : "-");
+  line(text, "size", r.byte_size ? std::to_string(*r.byte_size).append(" bytes") : "-");
   line(text, "archive key", or_dash(r.archive_key));
   line(text, "erp order id", or_dash(r.erp_order_id));
   line(text, "created", r.created_at);
@@ -124,16 +124,27 @@ std::string export_story_text(const ExportStory& story) {
   };
   std::vector<std::string> failures, ack_files, audit;
   for (const auto& entry : story.audit) {
-    const std::string details = entry.details.is_null() ? "" : " " + entry.details.dump();
+    const std::string details =
+        entry.details.is_null() ? std::string() : std::string(" ").append(entry.details.dump());
     if (is_failure(entry)) {
       failures.push_back(entry.at + "  " + entry.action + details);
     }
-    audit.push_back(entry.at + "  " + entry.action + " on " + entry.entity_type + " " +
-                    entry.entity_id + (entry.actor ? " by " + *entry.actor : "") + details);
+    std::string row = entry.at;
+    row.append("  ").append(entry.action).append(" on ").append(entry.entity_type);
+    row.append(" ").append(entry.entity_id);
+    if (entry.actor) {
+      row.append(" by ").append(*entry.actor);
+    }
+    audit.push_back(row.append(details));
   }
   for (const auto& file : story.ack_files) {
-    ack_files.push_back(file.handled_at + "  " + file.file_name + "  " + file.verdict + ", " +
-                        file.disposition + (file.reason ? " (" + *file.reason + ")" : ""));
+    std::string row = file.handled_at;
+    row.append("  ").append(file.file_name).append("  ").append(file.verdict);
+    row.append(", ").append(file.disposition);
+    if (file.reason) {
+      row.append(" (").append(*file.reason).append(")");
+    }
+    ack_files.push_back(row);
   }
   section("failures", failures);
   section("ack files", ack_files);
