@@ -170,6 +170,31 @@ TEST_CASE("retention in the database: each kind, never PENDING or SENT, never a 
   }
 }
 
+TEST_CASE("retention walks rows of one moment in id order, in one pass, through the index",
+          "[retention]") {
+  PruneRig rig;
+  // 25 entries of the same moment: ids 1..25, whose text order (1, 10, 11,
+  // ..., 2, 20, ...) is not their order. Batches of two must still visit all.
+  rig.sql(
+      "INSERT INTO audit_log (org_id, action, entity_type, entity_id, created_at)"
+      " SELECT '" +
+      rig.org.org_id +
+      "', 'EXPORT_ACKED', 'erp_export', gen_random_uuid(), now() - interval '800 days'"
+      " FROM generate_series(1, 25) RETURNING 1");
+  PruneCursor cursor;
+  size_t removed = 0;
+  int batches = 0;
+  for (PruneBatch batch; !batch.done && batches < 100; ++batches) {
+    batch = rig.store.prune_rows(PruneKind::audit_entries,
+                                 std::chrono::system_clock::now() - std::chrono::days(365), 2,
+                                 cursor, false);
+    removed += batch.removed;
+  }
+  CHECK(removed == 25);
+  CHECK(batches == 13);
+  CHECK(rig.sql("SELECT count(*) FROM audit_log") == "0");
+}
+
 TEST_CASE("retention: a second pruner skips while the first holds the lock", "[retention]") {
   PruneRig rig;
   rig.sql(

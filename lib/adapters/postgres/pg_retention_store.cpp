@@ -58,15 +58,18 @@ std::string utc_timestamp(std::chrono::system_clock::time_point at) {
   return {text, length};
 }
 
-// "... WHERE {condition} [AND (dated, id) > cursor] ORDER BY dated, id LIMIT $2":
-// the cursor's date and id as $3 and $4.
+// "... WHERE {condition} [AND (dated, e.id) > cursor] ORDER BY dated, e.id
+// LIMIT $2" over the table aliased `e`: the cursor's date and id as $3 and $4.
+// The id is qualified because the select list names its text "id": ordered
+// by that text, the order would neither follow the index nor agree with the
+// cursor, and a batch would skip rows ("10" < "9").
 std::string next_rows(const std::string& dated, const std::string& id_type,
                       const std::string& condition, const PruneCursor& cursor) {
   std::string sql = " WHERE " + condition + " AND " + dated + " < $1::timestamptz";
   if (!cursor.position.empty()) {
-    sql.append(" AND (" + dated + ", id) > ($3::timestamptz, $4::" + id_type + ")");
+    sql.append(" AND (" + dated + ", e.id) > ($3::timestamptz, $4::" + id_type + ")");
   }
-  return sql.append(" ORDER BY " + dated + ", id LIMIT $2");
+  return sql.append(" ORDER BY " + dated + ", e.id LIMIT $2");
 }
 
 // The cursor's date and id ("" when the pass starts).
@@ -159,7 +162,7 @@ PruneBatch PgRetentionStore::prune_rows(PruneKind kind,
 std::vector<ArchivedCopy> PgRetentionStore::archived_copies(
     std::chrono::system_clock::time_point before, size_t limit, PruneCursor& cursor) {
   const std::string sql =
-      "SELECT id::text AS id, archive_key, sent_at::text AS at FROM erp_exports" +
+      "SELECT e.id::text AS id, archive_key, sent_at::text AS at FROM erp_exports e" +
       next_rows("sent_at", "uuid", "archive_key IS NOT NULL AND status IN ('ACKED', 'FAILED')",
                 cursor);
   return conn_.run([&](pqxx::connection& c) {
