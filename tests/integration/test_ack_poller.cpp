@@ -326,16 +326,8 @@ TEST_CASE(
   auto frozen_settings = sshd().settings(frozen_dir);
   frozen_settings.ack_path = frozen_dir;
   const auto frozen = seed_org(rig.url, "frozen", "/unused", "/unused");
-  nlohmann::json config = {{"mode", "sftp"},
-                           {"host", "127.0.0.1"},
-                           {"port", sshd().port()},
-                           {"username", sshd().user()},
-                           {"auth", "publickey"},
-                           {"private_key_path", sshd().ed25519_key()},
-                           {"host_key_sha256", sshd().host_key_sha256()},
-                           {"export_path", frozen_dir},
-                           {"ack_path", frozen_dir},
-                           {"ack_poll_interval_s", 1}};
+  nlohmann::json config = sshd().connection_config(frozen_dir);
+  config["ack_poll_interval_s"] = 1;
   query_value(rig.url, "UPDATE erp_connections SET config = '" + config.dump() + "' WHERE id = '" +
                            frozen.connection_id + "' RETURNING 1");
   query_value(rig.url,

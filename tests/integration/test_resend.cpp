@@ -230,15 +230,7 @@ TEST_CASE("resend over SFTP after the delivered file was deleted", "[postgres][r
   ResendPgRig rig;
   auto& sshd = SshdServer::shared();
   const std::string dir = sshd.user_dir("resend");
-  const nlohmann::json config = {{"mode", "sftp"},
-                                 {"host", "127.0.0.1"},
-                                 {"port", sshd.port()},
-                                 {"username", sshd.user()},
-                                 {"auth", "publickey"},
-                                 {"private_key_path", sshd.ed25519_key()},
-                                 {"host_key_sha256", sshd.host_key_sha256()},
-                                 {"export_path", dir},
-                                 {"ack_path", dir}};
+  const nlohmann::json config = sshd.connection_config(dir);
   query_value(rig.url, "UPDATE erp_connections SET config = '" + config.dump() + "' WHERE id = '" +
                            rig.org.connection_id + "' RETURNING 1");
   const auto ids = seed_exports(rig.url, rig.org, 1, 1);

@@ -237,15 +237,7 @@ TEST_CASE("retention removes old day folders over SFTP", "[retention][sftp]") {
   PruneRig rig;
   SshdServer& sshd = SshdServer::shared();
   const std::string acks = sshd.user_dir("prune-acks");
-  nlohmann::json config = {{"mode", "sftp"},
-                           {"host", "127.0.0.1"},
-                           {"port", sshd.port()},
-                           {"username", sshd.user()},
-                           {"auth", "publickey"},
-                           {"private_key_path", sshd.ed25519_key()},
-                           {"host_key_sha256", sshd.host_key_sha256()},
-                           {"export_path", acks},
-                           {"ack_path", acks}};
+  const nlohmann::json config = sshd.connection_config(acks);
   rig.sql("UPDATE erp_connections SET config = '" + config.dump() + "' WHERE id = '" +
           rig.org.connection_id + "' RETURNING 1");
   // Folders made by the server's user, which must be able to empty them.

@@ -203,4 +203,16 @@ ConnectionSettings SshdServer::settings(const std::string& export_path) const {
   return s;
 }
 
+nlohmann::json SshdServer::connection_config(const std::string& dir) const {
+  return {{"mode", "sftp"},
+          {"host", "127.0.0.1"},
+          {"port", port_},
+          {"username", user_},
+          {"auth", "publickey"},
+          {"private_key_path", ed25519_key_},
+          {"host_key_sha256", host_key_sha256_},
+          {"export_path", dir},
+          {"ack_path", dir}};
+}
+
 }  // namespace exportd::testing

@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "domain/connection_settings.h"
 
 namespace exportd::testing {
@@ -54,6 +56,8 @@ class SshdServer {
   std::string user_dir(const std::string& name);
   // Settings for this server: publickey (ed25519), host key pinned.
   ConnectionSettings settings(const std::string& export_path = "/") const;
+  // The same as stored in erp_connections.config, exports and acks both in `dir`.
+  nlohmann::json connection_config(const std::string& dir) const;
 
  private:
   std::string dir_;
