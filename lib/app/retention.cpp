@@ -5,6 +5,8 @@
 #include "app/retention.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 
 #include "domain/connection_settings.h"
 #include "domain/failure.h"
@@ -45,6 +47,21 @@ std::string failure_text(std::string_view what, const std::exception& e) {
 Retention::Retention(RetentionStore& store, DropzoneCache& dropzones, Archive* archive,
                      RetentionOptions options)
     : store_(store), dropzones_(dropzones), archive_(archive), options_(std::move(options)) {}
+
+void wait_unless_stopped(std::chrono::nanoseconds pause, const std::stop_token& stop) {
+  std::mutex mutex;
+  std::condition_variable_any stopped;
+  std::unique_lock lock(mutex);
+  stopped.wait_for(lock, stop, pause, [] { return false; });
+}
+
+template <typename Batch>
+auto Retention::paced(const std::stop_token& stop, Batch&& batch) {
+  const auto start = options_.clock();
+  auto result = batch();
+  options_.pause(options_.pause_per_batch * (options_.clock() - start), stop);
+  return result;
+}
 
 PruneReport Retention::run(const RetentionConfig& config, bool dry_run, std::stop_token stop) {
   PruneReport report{.dry_run = dry_run};
@@ -142,7 +159,8 @@ void Retention::prune_archive(int days, std::chrono::system_clock::time_point no
       if (stop.stop_requested()) {
         return;
       }
-      const auto copies = store_.archived_copies(before, options_.batch_size, cursor);
+      const auto copies =
+          paced(stop, [&] { return store_.archived_copies(before, options_.batch_size, cursor); });
       if (dry_run) {
         removed += copies.size();
       } else {
@@ -179,7 +197,9 @@ void Retention::prune_rows(PruneKind kind, int days, std::chrono::system_clock::
       if (stop.stop_requested()) {
         return;
       }
-      batch = store_.prune_rows(kind, before, options_.batch_size, cursor, dry_run);
+      batch = paced(stop, [&] {
+        return store_.prune_rows(kind, before, options_.batch_size, cursor, dry_run);
+      });
       report.removed[kind] += batch.removed;
     }
   } catch (const std::exception& e) {

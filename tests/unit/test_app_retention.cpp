@@ -165,6 +165,35 @@ TEST_CASE("retention goes in batches until nothing older is left", "[retention]"
   CHECK(rig.store.rows[PruneKind::audit_entries].size() == 1);
 }
 
+TEST_CASE("retention gives the database back four times as long as each batch took",
+          "[retention]") {
+  FakeDropzone dropzone;
+  DropzoneCache dropzones{dropzone, [](const ConnectionSettings&) { return nullptr; },
+                          [](const std::string& s) { return s; }, 1};
+  FakeRetentionStore store;
+  // Every reading of the clock is 10 ms after the one before: each batch,
+  // read before and after, takes 10 ms.
+  std::chrono::steady_clock::time_point clock{};
+  std::vector<std::chrono::nanoseconds> pauses;
+  Retention retention{
+      store, dropzones, nullptr,
+      RetentionOptions{.batch_size = 2,
+                       .now = [] { return kNow; },
+                       .clock =
+                           [&] {
+                             clock += std::chrono::milliseconds(10);
+                             return clock;
+                           },
+                       .pause = [&](std::chrono::nanoseconds pause,
+                                    const std::stop_token&) { pauses.push_back(pause); }}};
+  for (const int age : {900, 800, 700, 600, 500}) {
+    store.rows[PruneKind::audit_entries].push_back(kNow - days(age));
+  }
+  retention.run({.ack_files_days = 0, .archive_days = 0, .audit_days = 365}, false);
+  REQUIRE(store.batches[PruneKind::audit_entries] == 3);
+  CHECK(pauses == std::vector<std::chrono::nanoseconds>(3, std::chrono::milliseconds(40)));
+}
+
 TEST_CASE("retention: another host pruning means this one does nothing", "[retention]") {
   RetentionRig rig;
   rig.file("processed/2020-01-01/ack_a.json");
