@@ -5,27 +5,33 @@
 //   exportd-bench [--exports N] [--lines L] [--workers W] [--latency-samples S]
 //                 [--sftp-exports N]   (0 skips the SFTP part; it needs root for sshd)
 //                 [--ack-files N]      (0 skips the ack poller part)
+//                 [--history N]        (N finished exports for the lifecycle part; 0 skips it)
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <pqxx/pqxx>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "adapters/filesystem/filesystem_dropzone.h"
+#include "adapters/postgres/pg_ack_deadlines.h"
 #include "adapters/postgres/pg_ack_store.h"
 #include "adapters/postgres/pg_queue_stats.h"
+#include "adapters/postgres/pg_retention_store.h"
 #include "adapters/prometheus/prometheus_metrics.h"
 #include "adapters/sftp/sftp_dropzone.h"
 #include "adapters/socket_deadlines.h"
 #include "app/ack_poller.h"
+#include "app/retention.h"
 #include "domain/connection_settings.h"
 #include "logging/logging.h"
 #include "tests/support/pg_cluster.h"
@@ -47,6 +53,7 @@ struct Options {
   int latency_samples = 200;
   int sftp_exports = 3000;
   int ack_files = 10000;
+  int history = 0;
   std::string binary;
 };
 
@@ -164,6 +171,210 @@ void run_ack_part(const Options& o, const std::string& dir, const std::string& u
               polls, static_cast<double>(handled) / seconds_since(start));
 }
 
+// Milliseconds per call of `call`: the mean and the slowest of `calls`.
+struct CallTimes {
+  double mean_ms = 0;
+  double max_ms = 0;
+};
+CallTimes time_calls(int calls, const std::function<void()>& call) {
+  CallTimes times;
+  for (int i = 0; i < calls; ++i) {
+    const auto start = Clock::now();
+    call();
+    const double ms = seconds_since(start) * 1000.0;
+    times.mean_ms += ms / calls;
+    times.max_ms = std::max(times.max_ms, ms);
+  }
+  return times;
+}
+
+// How long the daemon takes to deliver `count` new exports of `org`, as
+// exports/s; `config` as in the throughput part.
+double drain_rate(const Options& o, const std::string& dir, const std::string& url,
+                  const std::string& config, const SeededOrg& org, int count) {
+  pqxx::connection conn(url);
+  const long long before = count_sent(conn, org.org_id);
+  seed_exports(url, org, count, o.lines);
+  const auto start = Clock::now();
+  Process daemon(
+      {.argv = {o.binary, "run", "--config", config}, .stderr_path = dir + "/history.log"});
+  while (count_sent(conn, org.org_id) < before + count) {
+    std::this_thread::sleep_for(50ms);  // polling must not steal the CPU it measures
+    if (seconds_since(start) > 300) {
+      std::fprintf(stderr, "timed out; see %s/history.log\n", dir.c_str());
+      std::exit(1);
+    }
+  }
+  const double rate = count / seconds_since(start);
+  daemon.signal(SIGTERM);
+  daemon.wait(30s);
+  return rate;
+}
+
+// Ack deadline sweeps and retention batches with `history` finished exports
+// (each draft has two: a FAILED one and the ACKED one that replaced it, so
+// half may be pruned), as many audit entries and ack file records, all a
+// year and more old; and whether deliveries slow down while both run.
+void run_history_part(const Options& o, const std::string& dir, const std::string& url,
+                      const std::string& config) {
+  const auto org = seed_org(url, "bench-history", dir + "/dropzone/bench-history/exports",
+                            dir + "/dropzone/bench-history/acks");
+  const auto seed_start = Clock::now();
+  {
+    pqxx::connection conn(url);
+    pqxx::work tx(conn);
+    const std::string old = "now() - interval '400 days'";
+    tx.exec_params(
+        "CREATE TEMP TABLE history_drafts ON COMMIT DROP AS"
+        " WITH d AS (INSERT INTO draft_orders (org_id, status, created_at)"
+        "            SELECT $1, 'PUSHED', " +
+            old +
+            " FROM generate_series(1, $2) RETURNING id)"
+            " SELECT id FROM d",
+        org.org_id, o.history / 2);
+    tx.exec_params(
+        "INSERT INTO erp_exports (org_id, erp_connection_id, draft_order_id, status, file_name,"
+        "  sha256, byte_size, created_at, updated_at, sent_at, acked_at, attempts, error_json)"
+        " SELECT $1, $2, d.id, s.status::erp_export_status,"
+        "        'sales_order_' || gen_random_uuid() || '.json', repeat('0', 64), 1800,"
+        "        " +
+            old + " + s.n * interval '1 minute', " + old + ", " + old +
+            ","
+            "        CASE WHEN s.status = 'ACKED' THEN " +
+            old +
+            " END, 1,"
+            "        CASE WHEN s.status = 'FAILED' THEN '{\"code\":\"X\"}'::jsonb END"
+            " FROM history_drafts d CROSS JOIN (VALUES (0, 'FAILED'), (1, 'ACKED')) AS s (n, "
+            "status)",
+        org.org_id, org.connection_id);
+    tx.exec_params(
+        "INSERT INTO audit_log (org_id, action, entity_type, entity_id, created_at)"
+        " SELECT $1, 'EXPORT_ACKED', 'erp_export', gen_random_uuid(), " +
+            old + " FROM generate_series(1, $2)",
+        org.org_id, o.history);
+    tx.exec_params(
+        "INSERT INTO exportd_ack_files (erp_connection_id, file_name, byte_size, sha256, verdict,"
+        "  erp_export_id, disposition, handled_at)"
+        " SELECT erp_connection_id, 'ack_' || file_name, 80, md5(id::text), 'ACKED', id,"
+        "        'processed', " +
+            old + " FROM erp_exports WHERE status = 'ACKED' AND org_id = $1",
+        org.org_id);
+    tx.commit();
+    pqxx::nontransaction(conn).exec("VACUUM ANALYZE");
+  }
+  std::printf(
+      "history: %d finished exports, %d audit entries, %d ack file records (%.0f s to "
+      "seed)\n",
+      o.history, o.history, o.history / 2, seconds_since(seed_start));
+
+  exportd::PgQueueStats queue_stats(url);
+  const auto snapshot = time_calls(20, [&] { queue_stats.snapshot(); });
+  std::printf("  queue snapshot (status, metrics):     mean %7.1f ms, max %7.1f ms\n",
+              snapshot.mean_ms, snapshot.max_ms);
+
+  exportd::PgAckDeadlines deadlines(url);
+  const auto now = std::chrono::system_clock::now();
+  const auto idle_sweep = time_calls(20, [&] { deadlines.sweep(now, 86400s, 1000); });
+  std::printf("  ack deadline sweep, nothing due:      mean %7.1f ms, max %7.1f ms\n",
+              idle_sweep.mean_ms, idle_sweep.max_ms);
+  // 10,000 SENT exports two days without an answer: ten full batches.
+  seed_exports(url, org, 10000, 1);
+  {
+    pqxx::connection conn(url);
+    pqxx::work tx(conn);
+    tx.exec_params(
+        "UPDATE draft_orders SET status = 'PUSHED' WHERE org_id = $1 AND status ="
+        " 'PUSHING'",
+        org.org_id);
+    tx.exec_params(
+        "UPDATE erp_exports SET status = 'SENT', sent_at = now() - interval '2 days',"
+        " file_name = 'sales_order_' || id || '.json' WHERE org_id = $1 AND status ="
+        " 'PENDING'",
+        org.org_id);
+    tx.commit();
+  }
+  size_t alerted = 0;
+  const auto busy_sweep =
+      time_calls(10, [&] { alerted += deadlines.sweep(now, 86400s, 1000).value().size(); });
+  std::printf("  ack deadline sweep, 1,000 overdue:    mean %7.1f ms, max %7.1f ms (%zu alerted)\n",
+              busy_sweep.mean_ms, busy_sweep.max_ms, alerted);
+
+  exportd::PgRetentionStore retention(url);
+  const auto cutoff = now - std::chrono::days(30);
+  for (const auto kind : {exportd::PruneKind::exports, exportd::PruneKind::audit_entries,
+                          exportd::PruneKind::ack_file_records}) {
+    exportd::PruneCursor cursor;
+    size_t removed = 0;
+    const auto batch = time_calls(
+        20, [&] { removed += retention.prune_rows(kind, cutoff, 1000, cursor, false).removed; });
+    std::printf("  retention batch of 1,000, %-16s mean %7.1f ms, max %7.1f ms (%zu removed)\n",
+                (std::string(exportd::to_string(kind)) + ":").c_str(), batch.mean_ms, batch.max_ms,
+                removed);
+  }
+
+  // Deliveries on top of the history: quiet; then while a retention pass runs
+  // as the daemon runs it (paced batches) beside ack deadline sweeps every
+  // second (the daemon: every 10 s); then, as a stress, unpaced batches and
+  // sweeps back to back.
+  // Alternated, so the machine's drift shows in the quiet figures too.
+  const int count = o.exports;
+  enum class Load { quiet, paced, stress };
+  for (const Load load : {Load::quiet, Load::paced, Load::quiet, Load::paced, Load::stress}) {
+    if (load == Load::quiet) {
+      std::printf("  daemon throughput, %d exports, quiet: %8.0f exports/s\n", count,
+                  drain_rate(o, dir, url, config, org, count));
+      continue;
+    }
+    const bool paced = load == Load::paced;
+    std::atomic<long> sweeps{0};
+    std::atomic<long> pruned{0};
+    std::jthread sweeper([&](std::stop_token stop) {
+      exportd::PgAckDeadlines own(url);
+      while (!stop.stop_requested()) {
+        own.sweep(std::chrono::system_clock::now(), 86400s, 1000);
+        ++sweeps;
+        if (paced) {
+          exportd::wait_unless_stopped(1s, stop);
+        }
+      }
+    });
+    std::jthread pruner([&](std::stop_token stop) {
+      exportd::PgRetentionStore own(url);
+      if (paced) {
+        exportd::FilesystemDropzone filesystem({dir + "/dropzone"});
+        exportd::DropzoneCache unused(
+            filesystem, [](const exportd::ConnectionSettings&) { return nullptr; },
+            [](const std::string& s) { return s; }, 1);
+        exportd::Retention pass(own, unused, nullptr);
+        const auto report = pass.run({.ack_files_days = 0,
+                                      .archive_days = 0,
+                                      .finished_exports_days = 30,
+                                      .audit_days = 365},
+                                     false, stop);
+        pruned = static_cast<long>(report.removed.at(exportd::PruneKind::audit_entries) +
+                                   report.removed.at(exportd::PruneKind::exports));
+        return;
+      }
+      exportd::PruneCursor audit;
+      exportd::PruneCursor exports;
+      while (!stop.stop_requested()) {
+        pruned += static_cast<long>(
+            own.prune_rows(exportd::PruneKind::audit_entries, cutoff, 1000, audit, false).removed +
+            own.prune_rows(exportd::PruneKind::exports, cutoff, 1000, exports, false).removed);
+      }
+    });
+    const double busy = drain_rate(o, dir, url, config, org, count);
+    sweeper.request_stop();
+    pruner.request_stop();
+    sweeper.join();
+    pruner.join();
+    std::printf("  the same %s: %8.0f exports/s (%ld sweeps, %ld rows pruned meanwhile)\n",
+                paced ? "during a retention pass (paced) and a sweep every second"
+                      : "with unpaced retention batches and sweeps back to back",
+                busy, sweeps.load(), pruned.load());
+  }
+}
+
 void run_sftp_part(const Options& o, const std::string& dir, const std::string& url,
                    const std::string& config) {
   SshdServer sshd;
@@ -220,6 +431,8 @@ int main(int argc, char** argv) {
       o.sftp_exports = value;
     } else if (flag == "--ack-files") {
       o.ack_files = value;
+    } else if (flag == "--history") {
+      o.history = value;
     }
   }
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
@@ -289,6 +502,9 @@ int main(int argc, char** argv) {
   std::printf("daemon peak RSS: %.1f MiB\n", static_cast<double>(daemon.peak_rss_kib()) / 1024.0);
   if (o.ack_files > 0) {
     run_ack_part(o, dir, url);
+  }
+  if (o.history > 0) {
+    run_history_part(o, dir, url, config);
   }
   if (o.sftp_exports > 0) {
     run_sftp_part(o, dir, url, config);
