@@ -22,7 +22,7 @@ SocketDeadlines& deadlines() {
   return instance;
 }
 
-std::string quoted(const std::string& value) {
+std::string conninfo_value(const std::string& value) {
   std::string out = "'";
   for (const char ch : value) {
     if (ch == '\\' || ch == '\'') {
@@ -67,7 +67,7 @@ std::string pg_conninfo(const std::string& database_url, const PgTimeouts& timeo
     if (keyword == "options" && value.find("statement_timeout") == std::string::npos) {
       value += (value.empty() ? "" : " ") + statement_timeout;
     }
-    conninfo += (conninfo.empty() ? "" : " ") + keyword + "=" + quoted(value);
+    conninfo += (conninfo.empty() ? "" : " ") + keyword + "=" + conninfo_value(value);
   }
   PQconninfoFree(parsed);
   return conninfo;
