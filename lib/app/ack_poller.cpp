@@ -74,7 +74,10 @@ std::string move_unique(Dropzone& dropzone, const std::string& directory, const 
 
 AckPoller::AckPoller(AckPollerOptions options, StoreFactory stores, DropzoneCache& dropzones,
                      Metrics& metrics)
-    : options_(options), stores_(std::move(stores)), dropzones_(dropzones), metrics_(metrics) {}
+    : options_(std::move(options)),
+      stores_(std::move(stores)),
+      dropzones_(dropzones),
+      metrics_(metrics) {}
 
 AckPoller::~AckPoller() {
   stop();

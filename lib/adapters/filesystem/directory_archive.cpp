@@ -19,7 +19,7 @@
 
 namespace exportd {
 
-DirectoryArchive::DirectoryArchive(std::string root, PosixIo& io)
+DirectoryArchive::DirectoryArchive(const std::string& root, PosixIo& io)
     : root_(normalize_absolute_path(root)), io_(io) {}
 
 DirectoryArchive::Place DirectoryArchive::place_of(const std::string& location) const {

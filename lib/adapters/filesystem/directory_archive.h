@@ -19,7 +19,7 @@ class DirectoryArchive final : public Archive {
  public:
   // `root` is the absolute [archive] directory; it must exist when used
   // (bad_config otherwise), what lies below it is created as needed.
-  explicit DirectoryArchive(std::string root, PosixIo& io = real_posix_io());
+  explicit DirectoryArchive(const std::string& root, PosixIo& io = real_posix_io());
 
   // The location returned is `name` itself, relative to the root.
   std::string put(const std::string& name, std::string_view bytes,
