@@ -90,10 +90,12 @@ TEST_CASE("while the archive fails nothing reaches the dropzone and exports wait
   }
   p.archive.put_failure = FailureKind::transient;
   p.pool.start();
+  // Read in one look at the store: a claimed export holds an attempt until
+  // it is postponed and given it back, so attempts are judged on waiting ones.
   const auto all_postponed = [&](int times) {
     std::lock_guard lock(p.store.mutex);
     return std::all_of(p.store.exports.begin(), p.store.exports.end(), [&](const auto& e) {
-      return !e.second.leased && e.second.postponements >= times;
+      return !e.second.leased && e.second.postponements >= times && e.second.attempts == 0;
     });
   };
   REQUIRE(eventually([&] { return all_postponed(1); }, 5s));
@@ -113,7 +115,6 @@ TEST_CASE("while the archive fails nothing reaches the dropzone and exports wait
   for (int i = 0; i < 3; ++i) {
     const auto e = p.store.get("e" + std::to_string(i));
     CHECK(e.status == "PENDING");
-    CHECK(e.attempts == 0);
     CHECK(e.archive_key.empty());
   }
 
