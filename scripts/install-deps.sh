@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang-format clang-tidy
   libpqxx-dev libpq-dev nlohmann-json3-dev libspdlog-dev libtomlplusplus-dev
-  libcli11-dev libsodium-dev libssh-dev libsystemd-dev libhiredis-dev libcurl4-openssl-dev
+  libcli11-dev libhowardhinnant-date-dev tzdata libsodium-dev libssh-dev libsystemd-dev libhiredis-dev libcurl4-openssl-dev
   prometheus-cpp-dev libcivetweb-dev catch2 clang libclang-rt-14-dev
   postgresql postgresql-contrib openssh-server openssh-client iproute2 procps passwd systemd redis-server
   python3 python3-jsonschema util-linux pandoc man-db dpkg-dev

@@ -6,7 +6,7 @@
 # (real PostgreSQL, sshd, redis-server and the S3 server s3rver, installed
 # pinned by scripts/install-test-tools.sh, started by the harness) and
 # end-to-end suites through ctest; builds the unit and integration tests
-# with ThreadSanitizer and runs them; then fuzzes the ack parser.
+# with ThreadSanitizer and runs them; then fuzzes the ack and cron parsers.
 #
 # Two cores must do all of it well inside a quarter of an hour, so the
 # builds are unity builds (each target's sources compiled a few at a time in
@@ -50,13 +50,15 @@ fi
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   ctest --output-on-failure --timeout 600 -R '^(unit|integration)$')
 
-# A short fuzz run of the ack parser (libFuzzer needs clang), from the seed
-# corpus that covers every verdict; new inputs stay in the build tree.
-echo "== libFuzzer: the ack parser (at ${SECONDS} s)"
+# Short fuzz runs of the ack parser and the cron parser (libFuzzer needs
+# clang), each from its seed corpus; new inputs stay in the build tree.
+echo "== libFuzzer: the ack and cron parsers (at ${SECONDS} s)"
 CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEXPORTD_TESTS=OFF \
   -DEXPORTD_MANPAGE=OFF -DEXPORTD_FUZZ=ON >/dev/null
-cmake --build build-fuzz --target fuzz_ack_parser -j "$(nproc)" >/dev/null
-mkdir -p build-fuzz/corpus
-./build-fuzz/fuzz_ack_parser -max_total_time=20 -print_final_stats=1 build-fuzz/corpus \
+cmake --build build-fuzz --target fuzz_ack_parser fuzz_cron -j "$(nproc)" >/dev/null
+mkdir -p build-fuzz/corpus build-fuzz/cron_corpus
+./build-fuzz/fuzz_ack_parser -max_total_time=15 -print_final_stats=1 build-fuzz/corpus \
   tests/fuzz/corpus 2>&1 | tail -n 12
+./build-fuzz/fuzz_cron -max_total_time=10 -print_final_stats=1 build-fuzz/cron_corpus \
+  tests/fuzz/cron_corpus 2>&1 | tail -n 12
 echo "== done in ${SECONDS} s"

@@ -32,7 +32,7 @@ for f in usr/bin/orderflow-exportd $units/orderflow-exportd.service $units/order
   [ -e "$dir/destdir/$f" ] || { echo "missing from DESTDIR=... cmake --install: $f"; exit 1; }
 done
 depends=$(dpkg-deb --field "$deb" Depends)
-for library in libpqxx libssh libsodium libsystemd0 systemd; do
+for library in libpqxx libssh libsodium libsystemd0 libdate-tz3 systemd tzdata; do
   grep -q "$library" <<<"$depends" || { echo "Depends lacks $library: $depends"; exit 1; }
 done
 for unit in orderflow-exportd.service orderflow-exportd@.service; do
