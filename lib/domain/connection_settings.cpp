@@ -51,6 +51,37 @@ std::optional<int> optional_positive_int(const nlohmann::json& config, const cha
   return optional_int(config, key, 1, 1000000, "a positive integer");
 }
 
+bool optional_bool(const nlohmann::json& config, const char* key, bool fallback) {
+  const auto it = config.find(key);
+  if (it == config.end()) {
+    return fallback;
+  }
+  if (!it->is_boolean()) {
+    reject(std::string("'") + key + "' must be true or false");
+  }
+  return it->get<bool>();
+}
+
+// {"cron": "*/15 6-21 * * 1-5", "timezone": "Europe/Berlin"}
+std::optional<CronSchedule> optional_schedule(const nlohmann::json& config, const char* key) {
+  const auto it = config.find(key);
+  if (it == config.end() || it->is_null()) {
+    return std::nullopt;
+  }
+  const std::string shape = std::string("'") + key +
+                            "' must be an object with the strings 'cron' (5 fields) and "
+                            "'timezone' (an IANA time zone such as 'Europe/Berlin')";
+  if (!it->is_object() || it->size() != 2 || !it->contains("cron") || !(*it)["cron"].is_string() ||
+      !it->contains("timezone") || !(*it)["timezone"].is_string()) {
+    reject(shape);
+  }
+  try {
+    return CronSchedule((*it)["cron"].get<std::string>(), (*it)["timezone"].get<std::string>());
+  } catch (const Failure& failure) {
+    reject(std::string("'") + key + "': " + failure.what());
+  }
+}
+
 // As `ssh-keygen -lf` prints it: "SHA256:" and the unpadded base64 of 32 bytes.
 bool is_sha256_fingerprint(const std::string& value) {
   constexpr std::string_view kPrefix = "SHA256:";
@@ -84,7 +115,11 @@ ConnectionSettings parse_connection_settings(const nlohmann::json& config) {
                                            "max_attempts",
                                            "retry_backoff_s",
                                            "ack_timeout_s",
-                                           "on_ack_timeout"};
+                                           "on_ack_timeout",
+                                           "delivery_schedule",
+                                           "ack_schedule",
+                                           "done_file",
+                                           "checksum_file"};
   for (const auto& [key, value] : config.items()) {
     if (!known.contains(key)) {
       reject("unknown key '" + key + "'");
@@ -101,13 +136,17 @@ ConnectionSettings parse_connection_settings(const nlohmann::json& config) {
   }
   s.export_path = absolute_path(config, "export_path");
   s.ack_path = absolute_path(config, "ack_path");
-  if (const auto it = config.find("atomic_write"); it != config.end()) {
-    if (!it->is_boolean()) {
-      reject("'atomic_write' must be true or false");
-    }
-    s.atomic_write = it->get<bool>();
-  }
+  s.atomic_write = optional_bool(config, "atomic_write", true);
+  s.done_file = optional_bool(config, "done_file", false);
+  s.checksum_file = optional_bool(config, "checksum_file", false);
   s.ack_poll_interval_s = optional_positive_int(config, "ack_poll_interval_s");
+  s.delivery_schedule = optional_schedule(config, "delivery_schedule");
+  s.ack_schedule = optional_schedule(config, "ack_schedule");
+  if (s.ack_schedule && s.ack_poll_interval_s) {
+    reject(
+        "'ack_schedule' and 'ack_poll_interval_s' exclude each other: polls follow one or the "
+        "other");
+  }
   s.max_attempts = optional_positive_int(config, "max_attempts");
   s.retry_backoff_s = optional_positive_int(config, "retry_backoff_s");
   // The bound of the daemon's [ack] timeout_s: a year.

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "domain/schedule.h"
+
 namespace exportd {
 
 enum class DropzoneMode { filesystem, sftp };
@@ -30,6 +32,15 @@ struct ConnectionSettings {
   // daemon's [ack] timeout_s.
   std::optional<int> ack_timeout_s;
   AckTimeoutAction on_ack_timeout = AckTimeoutAction::alert;
+  // Unset: exports go at any time; set: only in the schedule's minutes.
+  std::optional<CronSchedule> delivery_schedule;
+  // Set: acks are polled in the schedule's minutes, not every interval.
+  std::optional<CronSchedule> ack_schedule;
+  // Beside each export file, an empty `{file}.done` marker for ERPs that
+  // pick a file up only once its marker exists, and `{file}.sha256` in
+  // sha256sum's format (written before the marker).
+  bool done_file = false;
+  bool checksum_file = false;
   // sftp only
   std::string host;
   int port = 22;

@@ -174,6 +174,14 @@ TEST_CASE("connection set refuses out-of-range settings with exit 2 naming the k
        "'export_path'"},
       {sftp + R"(,"ack_timeout_s":-5})", "'ack_timeout_s'"},
       {sftp + R"(,"on_ack_timeout":"ignore"})", "'on_ack_timeout'"},
+      {sftp + R"(,"delivery_schedule":{"cron":"*/15 6-21 * * 1-5","timezone":"Europe/Berlln"}})",
+       "'delivery_schedule': 'Europe/Berlln' is not a time zone"},
+      {sftp + R"(,"delivery_schedule":{"cron":"*/15 6-21 * * 1-8","timezone":"UTC"}})",
+       "'delivery_schedule': the day-of-week field '1-8'"},
+      {sftp + R"(,"ack_schedule":{"cron":"0 * * * *","timezone":"UTC"},"ack_poll_interval_s":60})",
+       "'ack_schedule' and 'ack_poll_interval_s'"},
+      {sftp + R"(,"done_file":"yes"})", "'done_file'"},
+      {sftp + R"(,"checksum_file":1})", "'checksum_file'"},
   };
   for (const auto& [settings, naming] : rows) {
     CAPTURE(settings);

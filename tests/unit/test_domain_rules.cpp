@@ -221,3 +221,53 @@ TEST_CASE("connection settings: ack deadline and what happens when it passes", "
     }
   }
 }
+
+TEST_CASE("connection settings: schedules and marker files", "[domain][cron]") {
+  const auto fs = [](const nlohmann::json& extra) {
+    nlohmann::json config = {{"mode", "filesystem"}, {"export_path", "/e"}, {"ack_path", "/a"}};
+    config.update(extra);
+    return config;
+  };
+  const auto plain = parse_connection_settings(fs(nlohmann::json::object()));
+  CHECK_FALSE(plain.delivery_schedule);
+  CHECK_FALSE(plain.ack_schedule);
+  CHECK_FALSE(plain.done_file);
+  CHECK_FALSE(plain.checksum_file);
+  const auto scheduled = parse_connection_settings(
+      fs({{"delivery_schedule", {{"cron", "*/15 6-21 * * 1-5"}, {"timezone", "Europe/Berlin"}}},
+          {"ack_schedule", {{"cron", "0 * * * *"}, {"timezone", "UTC"}}},
+          {"done_file", true},
+          {"checksum_file", true}}));
+  REQUIRE(scheduled.delivery_schedule);
+  CHECK(scheduled.delivery_schedule->cron().text() == "*/15 6-21 * * 1-5");
+  CHECK(scheduled.delivery_schedule->time_zone() == "Europe/Berlin");
+  REQUIRE(scheduled.ack_schedule);
+  CHECK(scheduled.ack_schedule->time_zone() == "UTC");
+  CHECK(scheduled.done_file);
+  CHECK(scheduled.checksum_file);
+
+  const auto rejects = [](const nlohmann::json& config, const std::string& naming) {
+    INFO(config.dump());
+    try {
+      parse_connection_settings(config);
+      FAIL("accepted");
+    } catch (const Failure& e) {
+      CHECK(e.kind() == FailureKind::permanent);
+      CHECK_THAT(e.what(), Catch::Contains(naming));
+    }
+  };
+  rejects(fs({{"delivery_schedule", {{"cron", "* * * * *"}, {"timezone", "Europe/Berlln"}}}}),
+          "'delivery_schedule': 'Europe/Berlln' is not a time zone");
+  rejects(fs({{"delivery_schedule", {{"cron", "*/15 6-25 * * *"}, {"timezone", "UTC"}}}}),
+          "'delivery_schedule': the hour field '6-25'");
+  rejects(fs({{"ack_schedule", {{"cron", "* * * *"}, {"timezone", "UTC"}}}}), "'ack_schedule'");
+  rejects(fs({{"ack_schedule", "*/5 * * * *"}}), "'ack_schedule' must be an object");
+  rejects(fs({{"delivery_schedule", {{"cron", "* * * * *"}}}}), "'delivery_schedule' must be");
+  rejects(fs({{"delivery_schedule", {{"cron", "* * * * *"}, {"timezone", "UTC"}, {"x", 1}}}}),
+          "'delivery_schedule' must be");
+  rejects(fs({{"ack_schedule", {{"cron", "* * * * *"}, {"timezone", "UTC"}}},
+              {"ack_poll_interval_s", 60}}),
+          "'ack_schedule' and 'ack_poll_interval_s' exclude each other");
+  rejects(fs({{"done_file", "yes"}}), "'done_file' must be true or false");
+  rejects(fs({{"checksum_file", 1}}), "'checksum_file' must be true or false");
+}
