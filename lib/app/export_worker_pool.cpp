@@ -209,6 +209,10 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
       postpone(queue, item, *wait);
       continue;
     }
+    if (const auto wait = schedule_wait(item)) {
+      postpone(queue, item, *wait);
+      continue;
+    }
     std::optional<ConnectionSettings> settings;
     try {
       if (!item.connection_config) {
@@ -379,6 +383,25 @@ void ExportWorkerPool::archive_succeeded() {
     archive_down_ = false;
     log_event(Level::info, "the archive takes copies again; deliveries resume", {});
   }
+}
+
+std::optional<std::chrono::milliseconds> ExportWorkerPool::schedule_wait(
+    const ClaimedExport& item) {
+  if (!item.connection_config) {
+    return std::nullopt;
+  }
+  std::optional<ConnectionSettings> settings;
+  try {
+    settings = settings_.get(item.connection_id, *item.connection_config);
+  } catch (const std::exception&) {
+    return std::nullopt;  // the delivery fails it, with the reason
+  }
+  const auto& schedule = settings->delivery_schedule;
+  const auto now = options_.wall_clock();
+  if (!schedule || schedule->matches(now)) {
+    return std::nullopt;
+  }
+  return std::chrono::ceil<std::chrono::milliseconds>(schedule->next_matching_minute(now) - now);
 }
 
 void ExportWorkerPool::postpone(ExportQueue& queue, const ClaimedExport& item,

@@ -41,6 +41,10 @@ struct WorkerPoolOptions {
   // Where each file's copy is written before the file itself; null: no
   // archive. Shared by the workers; outlives the pool.
   Archive* archive = nullptr;
+  // The wall clock that connections' delivery schedules are read on.
+  std::function<std::chrono::system_clock::time_point()> wall_clock = [] {
+    return std::chrono::system_clock::now();
+  };
 };
 
 // Builds each worker's own queue (its own database connection); index
@@ -87,6 +91,9 @@ class ExportWorkerPool {
   void run_worker(int index);
   void deliver_batch(int worker, ExportQueue& queue, std::vector<ClaimedExport>& batch);
   void postpone(ExportQueue& queue, const ClaimedExport& item, std::chrono::milliseconds delay);
+  // How long an export claimed outside its connection's delivery schedule
+  // waits: until the start of the next matching minute. Nullopt: it may go.
+  std::optional<std::chrono::milliseconds> schedule_wait(const ClaimedExport& item);
   // The error's kind (failure_kind_of) goes to error_json and the log as the
   // category; anything but transient gives up at once.
   void record_failure(ExportQueue& queue, const ClaimedExport& item, const std::exception& error,

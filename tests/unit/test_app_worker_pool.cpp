@@ -433,3 +433,50 @@ TEST_CASE("stopping releases the rest of a batch for later, attempts not counted
   }
   CHECK(released == 4);
 }
+
+TEST_CASE("outside its delivery schedule an export waits for the next window, attempts kept",
+          "[app][cron]") {
+  using std::chrono::sys_days;
+  // Friday 2026-11-27, 21:50 in Berlin (20:50Z): "*/15 6-21 * * 1-5" reopens
+  // on Monday at 06:00 (05:00Z).
+  const auto friday_evening = sys_days(std::chrono::year(2026) / 11 / 27) + 20h + 50min;
+  const auto monday_morning = sys_days(std::chrono::year(2026) / 11 / 30) + 5h;
+  std::atomic<std::chrono::system_clock::time_point> wall{friday_evening};
+  Pool p({.workers = 1, .batch_size = 5, .retry = {.max_attempts = 1}, .wall_clock = [&] {
+            return wall.load();
+          }});
+  auto scheduled = kFilesystem;
+  scheduled["delivery_schedule"] = {{"cron", "*/15 6-21 * * 1-5"}, {"timezone", "Europe/Berlin"}};
+  for (int i = 0; i < 3; ++i) {
+    p.store.add(export_id(i), scheduled);
+  }
+  p.store.add("unscheduled", kFilesystem);
+  p.pool.start();
+  REQUIRE(eventually(
+      [&] {
+        std::lock_guard lock(p.store.mutex);
+        return std::all_of(p.store.exports.begin(), p.store.exports.end(), [](const auto& e) {
+          return e.second.status == "SENT" || e.second.last_retry_after.has_value();
+        });
+      },
+      5s));
+  CHECK(status_is(p.store, "unscheduled", "SENT"));
+  CHECK(p.dropzone.writes == 1);
+  for (int i = 0; i < 3; ++i) {
+    const auto e = p.store.get(export_id(i));
+    CHECK(e.status == "PENDING");
+    CHECK(e.attempts == 0);
+    CHECK(e.postponements == 1);
+    CHECK(e.last_retry_after == monday_morning - friday_evening);
+  }
+
+  // In the window's first minute, all that waited go.
+  wall = monday_morning + 20s;
+  FakeExportQueue::make_retries_due(p.store);
+  p.pool.wake();
+  REQUIRE(eventually([&] { return p.pool.delivered() == 4; }, 5s));
+  p.pool.stop();
+  for (int i = 0; i < 3; ++i) {
+    CHECK(p.store.get(export_id(i)).attempts == 1);
+  }
+}
