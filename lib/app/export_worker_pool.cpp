@@ -11,6 +11,7 @@
 #include <set>
 
 #include "app/connection_health.h"
+#include "app/export_files.h"
 #include "app/sha256.h"
 #include "domain/connection_settings.h"
 #include "domain/dated_names.h"
@@ -239,8 +240,7 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
           continue;
         }
       }
-      const auto result = dropzone.write_file(settings->export_path, item.file_name, bytes,
-                                              {.atomic = settings->atomic_write, .sync = true});
+      const auto result = write_export_files(dropzone, *settings, item.file_name, bytes, digest);
       health_.succeeded(item.connection_id);
       const DropzoneCapabilities capabilities = dropzone.capabilities();
       capability_log_.note(item.connection_id, capabilities);

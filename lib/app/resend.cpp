@@ -3,6 +3,7 @@
 // ever repeat exactly what was delivered.
 #include "app/resend.h"
 
+#include "app/export_files.h"
 #include "app/sha256.h"
 #include "domain/connection_settings.h"
 #include "domain/failure.h"
@@ -58,8 +59,8 @@ ResendResult resend_export(ExportHistory& history, Archive* archive, DropzoneCac
   const ConnectionSettings settings = parse_connection_settings(connection.config);
   Dropzone& dropzone =
       dropzones.get(0, connection.connection_id, settings, connection.sealed_secret);
-  const WriteResult written = dropzone.write_file(settings.export_path, *record->file_name, *bytes,
-                                                  {.atomic = settings.atomic_write, .sync = true});
+  const WriteResult written =
+      write_export_files(dropzone, settings, *record->file_name, *bytes, *record->sha256);
   if (written.already_present) {
     return {written.path, false};
   }

@@ -53,4 +53,16 @@ bool is_temp_file_name(std::string_view name) {
   return name.size() > 5 && name.front() == '.' && name.ends_with(".tmp");
 }
 
+std::string checksum_file_name(std::string_view final_name) {
+  return std::string(final_name).append(".sha256");
+}
+
+std::string done_file_name(std::string_view final_name) {
+  return std::string(final_name).append(".done");
+}
+
+std::string sha256sum_line(std::string_view sha256_hex, std::string_view final_name) {
+  return std::string(sha256_hex).append("  ").append(final_name).append("\n");
+}
+
 }  // namespace exportd
