@@ -38,6 +38,19 @@ std::chrono::seconds next_poll_after(std::chrono::seconds interval, int failures
   return std::max(interval, std::min(doubled, kMaxBackoff));
 }
 
+// When a connection is polled next, from the end of this poll: after its
+// interval, spaced out while its polls fail; or, when it has an ack_schedule,
+// at the start of the first matching minute after this one (a failed poll
+// too: the schedule spaces the polls).
+Clock::time_point next_poll_due(std::chrono::seconds interval, int failures,
+                                const std::optional<CronSchedule>& ack_schedule,
+                                std::chrono::system_clock::time_point wall_now) {
+  if (!ack_schedule) {
+    return Clock::now() + next_poll_after(interval, failures);
+  }
+  return Clock::now() + (ack_schedule->next_matching_minute(wall_now) - wall_now);
+}
+
 // processed/{day} or error/{day}: one folder per day keeps every directory
 // small (an SFTP listing reads all of it) and lets retention remove whole days.
 std::string subdirectory(const ConnectionSettings& settings, AckDisposition d,
@@ -317,7 +330,8 @@ void AckPoller::refresh_connections(AckStore& store) {
 }
 
 bool AckPoller::poll_connection(int index, AckStore& store, const AckConnection& connection,
-                                std::chrono::seconds& interval, bool& more) {
+                                std::chrono::seconds& interval,
+                                std::optional<CronSchedule>& ack_schedule, bool& more) {
   const std::string& id = connection.connection_id;
   ConnectionSettings settings;
   try {
@@ -328,6 +342,10 @@ bool AckPoller::poll_connection(int index, AckStore& store, const AckConnection&
   }
   if (settings.ack_poll_interval_s) {
     interval = std::chrono::seconds(*settings.ack_poll_interval_s);
+  }
+  ack_schedule = settings.ack_schedule;
+  if (ack_schedule && !ack_schedule->matches(options_.now())) {
+    return true;  // not its minute: polled at the next one
   }
   if (!store.try_claim_connection(id)) {
     return true;  // another host polls it now
@@ -394,10 +412,11 @@ void AckPoller::run_thread(int index) {
         std::lock_guard lock(mutex_);
         interval = options_.poll_interval;
       }
+      std::optional<CronSchedule> ack_schedule;
       bool more = false;
       bool succeeded = false;
       try {
-        succeeded = poll_connection(index, *store, *next, interval, more);
+        succeeded = poll_connection(index, *store, *next, interval, ack_schedule, more);
       } catch (...) {
         std::lock_guard lock(mutex_);
         schedule_.at(next->connection_id).running = false;
@@ -408,7 +427,8 @@ void AckPoller::run_thread(int index) {
         auto& s = schedule_.at(next->connection_id);
         s.running = false;
         s.failures = succeeded ? 0 : s.failures + 1;
-        s.due = more ? Clock::now() : Clock::now() + next_poll_after(interval, s.failures);
+        s.due =
+            more ? Clock::now() : next_poll_due(interval, s.failures, ack_schedule, options_.now());
       }
       changed_.notify_all();
       backoff = std::chrono::milliseconds(200);

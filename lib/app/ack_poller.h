@@ -19,6 +19,7 @@
 
 #include "app/connection_settings_cache.h"
 #include "app/dropzone_cache.h"
+#include "domain/schedule.h"
 #include "ports/ack_store.h"
 #include "ports/dropzone.h"
 #include "ports/metrics.h"
@@ -35,7 +36,8 @@ struct AckPollerOptions {
   size_t max_files_per_poll = 2000;
   size_t batch_size = 500;  // answers recorded per transaction
   int threads = 2;
-  // When a handled file is moved: its UTC date names the day folder it goes to.
+  // When a handled file is moved: its UTC date names the day folder it goes
+  // to; and the wall clock that ack schedules are read on.
   std::function<std::chrono::system_clock::time_point()> now = [] {
     return std::chrono::system_clock::now();
   };
@@ -87,8 +89,11 @@ class AckPoller {
   void run_thread(int index);
   void refresh_connections(AckStore& store);
   // False when the poll failed.
+  // Skips the poll, as a success, outside the minutes of the connection's
+  // ack_schedule (given back for the next due time, with its interval).
   bool poll_connection(int index, AckStore& store, const AckConnection& connection,
-                       std::chrono::seconds& interval, bool& more);
+                       std::chrono::seconds& interval, std::optional<CronSchedule>& ack_schedule,
+                       bool& more);
   void flush(AckStore& store, Dropzone& dropzone, const std::string& connection_id,
              const ConnectionSettings& settings, std::vector<AckFileRecord>& batch,
              AckPollSummary& summary);

@@ -465,3 +465,42 @@ TEST_CASE("ack poller: failing ack polls never pause deliveries", "[ack]") {
   CHECK(rig.metrics.health_changes().empty());
   fs::remove(rig.ack_dir);
 }
+
+TEST_CASE("ack poller: a connection with an ack_schedule is polled only in its minutes",
+          "[ack][cron]") {
+  Rig rig(false);
+  query_value(rig.url,
+              "UPDATE erp_connections SET config = config || "
+              "'{\"ack_schedule\": {\"cron\": \"0 9 * * *\", \"timezone\": \"UTC\"}}' RETURNING 1");
+  const std::string control_acks = make_temp_dir("exportd-control-acks");
+  const auto control = seed_org(rig.url, "control", control_acks + "/exports", control_acks);
+  const auto ids = seed_exports(rig.url, rig.org, 1, 1);
+  mark_sent(rig.url, ids);
+  rig.drop("ack_" + rig.stem(ids[0]) + ".json", kAck);
+  const auto polled_at = [&](const std::string& connection_id) {
+    return query_value(
+        rig.url, "SELECT last_ack_poll_at FROM erp_connections WHERE id = '" + connection_id + "'");
+  };
+
+  // Two seconds before 09:00 UTC: the unscheduled connection is polled at
+  // once, the scheduled one waits for its minute.
+  const auto nine =
+      std::chrono::sys_days(std::chrono::year(2026) / 11 / 23) + std::chrono::hours(9);
+  std::atomic<std::chrono::system_clock::time_point> wall{nine - std::chrono::seconds(2)};
+  AckPoller poller(
+      {.now = [&] { return wall.load(); }},
+      [&](int) { return std::make_unique<PgAckStore>(rig.url); }, *rig.unused_cache, rig.metrics);
+  poller.start();
+  REQUIRE(eventually([&] { return !polled_at(control.connection_id).empty(); },
+                     std::chrono::seconds(10)));
+  CHECK(polled_at(rig.org.connection_id).empty());
+  CHECK(export_value(rig.url, ids[0], "status") == "SENT");
+
+  wall = nine + std::chrono::seconds(1);
+  REQUIRE(eventually([&] { return export_value(rig.url, ids[0], "status") == "ACKED"; },
+                     std::chrono::seconds(10)));
+  poller.stop();
+  CHECK_FALSE(polled_at(rig.org.connection_id).empty());
+  fs::remove_all(control_acks);
+  fs::remove_all(rig.ack_dir);
+}
