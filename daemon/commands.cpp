@@ -199,7 +199,9 @@ int connection_test(const DaemonConfig& config, const std::string& org_slug) {
 int status(const DaemonConfig& config, bool json) {
   PgDraftStore drafts(config.database_url);
   const auto report = drafts.status_report();
-  std::cout << (json ? status_report_json(report).dump() + "\n" : status_report_text(report));
+  const auto now = std::chrono::system_clock::now();
+  std::cout << (json ? status_report_json(report, now).dump() + "\n"
+                     : status_report_text(report, now));
   return kOk;
 }
 

@@ -1,6 +1,10 @@
 // The `status` command's two renderings of one StatusReport.
 #include "app/status_report.h"
 
+#include <cstdio>
+
+#include "domain/connection_settings.h"
+
 namespace exportd {
 
 namespace {
@@ -13,9 +17,42 @@ nlohmann::ordered_json age_or_null(const std::optional<std::chrono::seconds>& ag
   return age ? nlohmann::ordered_json(age->count()) : nlohmann::ordered_json(nullptr);
 }
 
+std::string utc_text(SysMinute at) {
+  const auto day = std::chrono::floor<std::chrono::days>(at);
+  const std::chrono::year_month_day date(day);
+  const std::chrono::hh_mm_ss time(at - day);
+  char text[32];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:00Z", static_cast<int>(date.year()),
+                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()));
+  return text;
+}
+
+// The start of the window the connection's exports go in next: the current
+// minute if it matches. Nullopt without a delivery_schedule, and for
+// settings that do not parse (their exports fail, saying why).
+std::optional<std::string> next_delivery_window(const ConnectionSettings& settings,
+                                                std::chrono::system_clock::time_point now) {
+  const auto& schedule = settings.delivery_schedule;
+  if (!schedule) {
+    return std::nullopt;
+  }
+  return utc_text(schedule->matches(now) ? std::chrono::floor<std::chrono::minutes>(now)
+                                         : schedule->next_matching_minute(now));
+}
+
+std::optional<ConnectionSettings> settings_of(const ConnectionReport& connection) {
+  try {
+    return parse_connection_settings(nlohmann::json::parse(connection.config));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
-nlohmann::ordered_json status_report_json(const StatusReport& report) {
+nlohmann::ordered_json status_report_json(const StatusReport& report,
+                                          std::chrono::system_clock::time_point now) {
   nlohmann::ordered_json json;
   nlohmann::ordered_json depth = nlohmann::ordered_json::object();
   for (const auto& [status, count] : report.queue.exports_by_status) {
@@ -26,19 +63,28 @@ nlohmann::ordered_json status_report_json(const StatusReport& report) {
   json["failed_last_24h"] = report.failed_last_24h;
   nlohmann::ordered_json connections = nlohmann::ordered_json::array();
   for (const auto& c : report.connections) {
+    nlohmann::ordered_json window = nullptr;
+    const auto settings = settings_of(c);
+    if (const auto at = settings ? next_delivery_window(*settings, now) : std::nullopt) {
+      window = {{"at", *at},
+                {"timezone", settings->delivery_schedule->time_zone()},
+                {"cron", settings->delivery_schedule->cron().text()}};
+    }
     connections.push_back({{"org", c.org},
                            {"connection_id", c.connection_id},
                            {"active", c.active},
                            {"last_ack_poll_at", or_null(c.last_ack_poll_at)},
                            {"last_ack_poll_error", or_null(c.last_ack_poll_error)},
                            {"ack_overdue", c.ack_overdue.exports},
-                           {"oldest_ack_overdue_age_s", age_or_null(c.ack_overdue.oldest_age)}});
+                           {"oldest_ack_overdue_age_s", age_or_null(c.ack_overdue.oldest_age)},
+                           {"next_delivery_window", window}});
   }
   json["connections"] = connections;
   return json;
 }
 
-std::string status_report_text(const StatusReport& report) {
+std::string status_report_text(const StatusReport& report,
+                               std::chrono::system_clock::time_point now) {
   std::string text = "exports:";
   for (const auto& [status, count] : report.queue.exports_by_status) {
     text.append(" ").append(to_string(status)).append(" ").append(std::to_string(count));
@@ -56,8 +102,16 @@ std::string status_report_text(const StatusReport& report) {
             std::to_string(c.ack_overdue.exports) +
             (c.ack_overdue.oldest_age
                  ? " (oldest sent " + std::to_string(c.ack_overdue.oldest_age->count()) + " s ago)"
-                 : "") +
-            "\n";
+                 : "");
+    const auto settings = settings_of(c);
+    if (const auto at = settings ? next_delivery_window(*settings, now) : std::nullopt) {
+      text.append("; next delivery window ")
+          .append(*at)
+          .append(" (")
+          .append(settings->delivery_schedule->time_zone())
+          .append(")");
+    }
+    text += "\n";
   }
   return text;
 }

@@ -20,6 +20,7 @@ struct ConnectionReport {
   std::optional<std::string> last_ack_poll_at;     // RFC 3339 UTC; nullopt: never polled
   std::optional<std::string> last_ack_poll_error;  // nullopt: the last poll worked
   AckOverdue ack_overdue;                          // SENT exports past their ack deadline
+  std::string config;  // its stored settings (erp_connections.config), as JSON text
 };
 
 // The figures of `status`.

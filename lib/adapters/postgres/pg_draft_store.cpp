@@ -100,12 +100,12 @@ StatusReport PgDraftStore::status_report() {
          tx.exec("SELECT o.slug, c.id, c.is_active,"
                  "       to_char(c.last_ack_poll_at AT TIME ZONE 'UTC',"
                  "               'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_ack_poll_at,"
-                 "       c.last_ack_poll_error"
+                 "       c.last_ack_poll_error, c.config::text AS config"
                  "  FROM erp_connections c JOIN orgs o ON o.id = c.org_id ORDER BY o.slug")) {
-      report.connections.push_back({row["slug"].as<std::string>(), row["id"].as<std::string>(),
-                                    row["is_active"].as<bool>(), text(row["last_ack_poll_at"]),
-                                    text(row["last_ack_poll_error"]),
-                                    overdue(row["id"].as<std::string>())});
+      report.connections.push_back(
+          {row["slug"].as<std::string>(), row["id"].as<std::string>(), row["is_active"].as<bool>(),
+           text(row["last_ack_poll_at"]), text(row["last_ack_poll_error"]),
+           overdue(row["id"].as<std::string>()), row["config"].as<std::string>()});
     }
     return report;
   });
