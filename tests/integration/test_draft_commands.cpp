@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "adapters/postgres/pg_draft_store.h"
 #include "adapters/redis/redis_idempotency_store.h"
 #include "app/draft_commands.h"
@@ -136,7 +138,9 @@ TEST_CASE("status: queue depth, oldest PENDING, recent failures, ack polls", "[d
               " RETURNING 1");
   query_value(f.url,
               "UPDATE erp_connections SET last_ack_poll_at = now(),"
-              " last_ack_poll_error = 'cannot list' RETURNING 1");
+              " last_ack_poll_error = 'cannot list', config = config ||"
+              " '{\"delivery_schedule\": {\"cron\": \"0 6 * * *\", \"timezone\": \"UTC\"}}'"
+              " RETURNING 1");
   const auto report = f.drafts.status_report();
   CHECK(report.queue.exports_by_status.at(ExportStatus::pending) == 3);
   CHECK(report.queue.exports_by_status.at(ExportStatus::acked) == 0);
@@ -148,4 +152,7 @@ TEST_CASE("status: queue depth, oldest PENDING, recent failures, ack polls", "[d
   CHECK(report.connections[0].active);
   CHECK(report.connections[0].last_ack_poll_at);
   CHECK(report.connections[0].last_ack_poll_error == "cannot list");
+  // The stored settings, from which status finds the next delivery window.
+  const auto config = nlohmann::json::parse(report.connections[0].config);
+  CHECK(config["delivery_schedule"]["cron"] == "0 6 * * *");
 }
