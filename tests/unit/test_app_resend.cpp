@@ -117,6 +117,19 @@ TEST_CASE("a file still in the dropzone is not written again", "[resend]") {
   CHECK(rig.history.resent.empty());
 }
 
+TEST_CASE("resend writes the marker and checksum files its connection asks for", "[resend]") {
+  ResendRig rig;
+  rig.history.stored.config["done_file"] = true;
+  rig.history.stored.config["checksum_file"] = true;
+  // The ERP took the file and its marker away but left the checksum.
+  rig.dropzone.files["/in/sales_order_a.json.sha256"] = "kept";
+  CHECK(rig.resend().written);
+  CHECK(rig.dropzone.files.at("/in/sales_order_a.json") == kBytes);
+  CHECK(rig.dropzone.files.at("/in/sales_order_a.json.sha256") == "kept");
+  CHECK(rig.dropzone.files.at("/in/sales_order_a.json.done").empty());
+  CHECK(rig.dropzone.writes == 3);
+}
+
 TEST_CASE("resend refuses other states, a missing copy and a copy that is not what was sent",
           "[resend]") {
   for (const auto status : {ExportStatus::pending, ExportStatus::failed}) {
