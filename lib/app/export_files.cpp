@@ -10,7 +10,7 @@ WriteResult write_export_files(Dropzone& dropzone, const ConnectionSettings& set
                                const std::string& file_name, std::string_view bytes,
                                std::string_view sha256_hex) {
   const WriteOptions options{.atomic = settings.atomic_write, .sync = true};
-  const WriteResult document = dropzone.write_file(settings.export_path, file_name, bytes, options);
+  WriteResult document = dropzone.write_file(settings.export_path, file_name, bytes, options);
   if (settings.checksum_file) {
     dropzone.write_file(settings.export_path, checksum_file_name(file_name),
                         sha256sum_line(sha256_hex, file_name), options);

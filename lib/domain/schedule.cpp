@@ -71,7 +71,9 @@ SysMinute CronSchedule::next_matching_minute(std::chrono::system_clock::time_poi
     }
     from = period.end;
   }
-  throw std::logic_error("cron schedule '" + cron_.text() + "' matched no minute in 400 years");
+  throw std::logic_error(std::string("cron schedule '")
+                             .append(cron_.text())
+                             .append("' matched no minute in 400 years"));
 }
 
 }  // namespace exportd
