@@ -34,6 +34,7 @@
 #include "app/retention.h"
 #include "domain/connection_settings.h"
 #include "logging/logging.h"
+#include "tests/support/http.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/process.h"
 #include "tests/support/seed.h"
@@ -55,6 +56,7 @@ struct Options {
   int ack_files = 10000;
   int history = 0;
   std::string binary;
+  int metrics_port = 0;  // where the daemon serves /metrics (write_config picks it)
 };
 
 double seconds_since(Clock::time_point start) {
@@ -92,13 +94,14 @@ double plain_loop_files_per_second(const std::string& dir, int files, int writer
   return files / seconds_since(start);
 }
 
-std::string write_config(const std::string& dir, const std::string& url, const Options& o) {
+std::string write_config(const std::string& dir, const std::string& url, Options& o) {
   std::string path = dir + "/exportd.toml";
+  o.metrics_port = free_port();
   std::ofstream(path) << "[database]\nurl = \"" << url << "\"\n[export]\nworkers = " << o.workers
                       << "\nfilesystem_roots = [\"" << dir << "/dropzone\"]\n[log]\nlevel = "
                       << "\"warn\"\n"
                       // Served as in production, so their cost is in the figures.
-                      << "[metrics]\nlisten = \"127.0.0.1:" << free_port() << "\"\n";
+                      << "[metrics]\nlisten = \"127.0.0.1:" << o.metrics_port << "\"\n";
   return path;
 }
 
@@ -271,6 +274,26 @@ void run_history_part(const Options& o, const std::string& dir, const std::strin
   const auto snapshot = time_calls(20, [&] { queue_stats.snapshot(); });
   std::printf("  queue snapshot (status, metrics):     mean %7.1f ms, max %7.1f ms\n",
               snapshot.mean_ms, snapshot.max_ms);
+  // What an operator and Prometheus wait for: the whole `status --json`
+  // command (process start, connection, every query) and one scrape.
+  const auto status = time_calls(10, [&] {
+    run_capture({.argv = {o.binary, "status", "--json", "--config", config}});
+  });
+  std::printf("  status --json, the whole command:     mean %7.1f ms, max %7.1f ms\n",
+              status.mean_ms, status.max_ms);
+  {
+    Process daemon(
+        {.argv = {o.binary, "run", "--config", config}, .stderr_path = dir + "/history.log"});
+    if (!eventually([&] { return http_get(o.metrics_port, "/metrics").status == 200; }, 30s)) {
+      std::fprintf(stderr, "no /metrics; see %s/history.log\n", dir.c_str());
+      std::exit(1);
+    }
+    const auto scrape = time_calls(20, [&] { http_get(o.metrics_port, "/metrics"); });
+    std::printf("  /metrics scrape:                      mean %7.1f ms, max %7.1f ms\n",
+                scrape.mean_ms, scrape.max_ms);
+    daemon.signal(SIGTERM);
+    daemon.wait(30s);
+  }
 
   exportd::PgAckDeadlines deadlines(url);
   const auto now = std::chrono::system_clock::now();
