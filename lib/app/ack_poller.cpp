@@ -371,6 +371,23 @@ bool AckPoller::poll_connection(int index, AckStore& store, const AckConnection&
   return succeeded;
 }
 
+AckPoller::Schedule* AckPoller::next_due(Clock::time_point now, Clock::time_point& wake) {
+  // With a single thread there is no one to keep free.
+  const bool failing_taken = failing_polls_ > 0 && options_.threads > 1;
+  Schedule* chosen = nullptr;
+  for (auto& [id, s] : schedule_) {
+    if (s.running || (s.failures > 0 && failing_taken)) {
+      continue;  // a finishing poll wakes the waiting threads
+    }
+    if (s.due > now) {
+      wake = std::min(wake, s.due);
+    } else if (chosen == nullptr || s.due < chosen->due) {
+      chosen = &s;
+    }
+  }
+  return chosen;
+}
+
 void AckPoller::run_thread(int index) {
   std::unique_ptr<AckStore> store;
   auto backoff = std::chrono::milliseconds(200);
@@ -388,24 +405,19 @@ void AckPoller::run_thread(int index) {
         refresh_connections(*store);
       }
       std::optional<AckConnection> next;
+      bool failing = false;  // its last poll failed
       {
         std::unique_lock lock(mutex_);
         auto earliest = Clock::now() + kRefreshEvery;
-        for (auto& [id, s] : schedule_) {
-          if (s.running) {
-            continue;
-          }
-          if (s.due <= Clock::now()) {
-            s.running = true;
-            next = s.connection;
-            break;
-          }
-          earliest = std::min(earliest, s.due);
-        }
-        if (!next) {
+        Schedule* chosen = next_due(Clock::now(), earliest);
+        if (chosen == nullptr) {
           changed_.wait_until(lock, stop_.get_token(), earliest, [] { return false; });
           continue;
         }
+        chosen->running = true;
+        failing = chosen->failures > 0;
+        failing_polls_ += failing ? 1 : 0;
+        next = chosen->connection;
       }
       std::chrono::seconds interval{};
       {
@@ -420,12 +432,15 @@ void AckPoller::run_thread(int index) {
       } catch (...) {
         std::lock_guard lock(mutex_);
         schedule_.at(next->connection_id).running = false;
+        failing_polls_ -= failing ? 1 : 0;
+        changed_.notify_all();
         throw;
       }
       {
         std::lock_guard lock(mutex_);
         auto& s = schedule_.at(next->connection_id);
         s.running = false;
+        failing_polls_ -= failing ? 1 : 0;
         s.failures = succeeded ? 0 : s.failures + 1;
         s.due =
             more ? Clock::now() : next_poll_due(interval, s.failures, ack_schedule, options_.now());

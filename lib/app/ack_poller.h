@@ -88,6 +88,15 @@ class AckPoller {
 
   void run_thread(int index);
   void refresh_connections(AckStore& store);
+  // The connection a thread polls next, with mutex_ held: the most overdue
+  // one, never the first in id order, so none waits behind others that keep
+  // falling due. A connection whose last poll failed may hang whoever polls
+  // it (a server that takes connections and never answers): while one
+  // thread polls such a connection, the others leave them alone and serve
+  // the rest. Null when none may go now; `wake` is then lowered to when the
+  // next one falls due.
+  Schedule* next_due(std::chrono::steady_clock::time_point now,
+                     std::chrono::steady_clock::time_point& wake);
   // False when the poll failed.
   // Skips the poll, as a success, outside the minutes of the connection's
   // ack_schedule (given back for the next due time, with its interval).
@@ -105,9 +114,10 @@ class AckPoller {
   ConnectionSettingsCache settings_;
   std::vector<std::jthread> threads_;
   std::stop_source stop_;  // every thread's, and every wait's
-  std::mutex mutex_;       // guards schedule_, refreshed_
+  std::mutex mutex_;       // guards schedule_, refreshed_, failing_polls_
   std::condition_variable_any changed_;
   std::map<std::string, Schedule> schedule_;
+  int failing_polls_ = 0;  // threads polling a connection whose last poll failed
   std::chrono::steady_clock::time_point refreshed_;
   std::mutex seen_mutex_;
   std::map<std::string, std::map<std::string, Seen>> seen_;  // by connection, then file

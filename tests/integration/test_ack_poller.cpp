@@ -5,9 +5,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <pqxx/pqxx>
+#include <set>
+#include <thread>
 
 #include "adapters/filesystem/filesystem_dropzone.h"
 #include "adapters/postgres/pg_ack_store.h"
@@ -374,6 +379,103 @@ TEST_CASE(
                     "SELECT last_ack_poll_error IS NULL AND last_ack_poll_at IS NOT NULL"
                     " FROM erp_connections WHERE id = '" +
                         rig.org.connection_id + "'") == "t");
+}
+
+TEST_CASE(
+    "ack poller threads: servers that stopped answering take one thread at a time, the "
+    "healthy connections keep the other",
+    "[ack][sftp]") {
+  Rig rig(false);
+  // Six orgs whose SFTP server will stop answering, all polled every second.
+  std::vector<std::string> frozen;
+  for (int i = 0; i < 6; ++i) {
+    const std::string name = "frozen-" + std::to_string(i);
+    const auto org = seed_org(rig.url, name, "/unused", "/unused");
+    nlohmann::json config = sshd().connection_config(sshd().user_dir(name));
+    config["ack_poll_interval_s"] = 1;
+    query_value(rig.url, "UPDATE erp_connections SET config = '" + config.dump() +
+                             "' WHERE id = '" + org.connection_id + "' RETURNING 1");
+    frozen.push_back("'" + org.connection_id + "'");
+  }
+  query_value(rig.url,
+              "UPDATE erp_connections SET config = config || '{\"ack_poll_interval_s\": 1}'"
+              " WHERE id = '" +
+                  rig.org.connection_id + "' RETURNING 1");
+  const auto timeout = std::chrono::seconds(2);
+  DropzoneCache cache(
+      rig.filesystem,
+      [&](const ConnectionSettings& s) {
+        return std::make_unique<SftpDropzone>(s, SftpOptions{.operation_timeout = timeout},
+                                              rig.deadlines);
+      },
+      [](const std::string& s) { return s; }, 2);
+  std::string frozen_ids;
+  for (const auto& id : frozen) {
+    frozen_ids += (frozen_ids.empty() ? "" : ",") + id;
+  }
+  // When the latest failed poll of each frozen connection ended, by the
+  // database's clock, in milliseconds.
+  pqxx::connection observer(rig.url);
+  const auto failed_polls = [&] {
+    std::set<std::pair<long long, std::string>> ends;
+    pqxx::nontransaction tx(observer);
+    for (const auto& row :
+         tx.exec("SELECT (extract(epoch FROM last_ack_poll_at) * 1000)::bigint, id::text"
+                 "  FROM erp_connections WHERE last_ack_poll_error IS NOT NULL AND id IN (" +
+                 frozen_ids + ")")) {
+      ends.emplace(row[0].as<long long>(), row[1].as<std::string>());
+    }
+    return ends;
+  };
+
+  sshd().freeze();
+  AckPoller poller(
+      {.threads = 2}, [&](int) { return std::make_unique<PgAckStore>(rig.url); }, cache,
+      rig.metrics);
+  poller.start();
+  // A first poll of each may run beside another: none has failed yet.
+  REQUIRE(
+      eventually([&] { return failed_polls().size() == frozen.size(); }, std::chrono::seconds(60)));
+
+  const auto ids = seed_exports(rig.url, rig.org, 3, 1);
+  mark_sent(rig.url, ids);
+  for (const auto& id : ids) {
+    rig.drop("ack_" + rig.stem(id) + ".json", kAck);
+  }
+  const auto answered = [&] {
+    return query_value(rig.url, "SELECT count(*) FROM erp_exports WHERE status = 'ACKED'") == "3";
+  };
+  std::set<std::pair<long long, std::string>> ends = failed_polls();
+  const auto first_round = ends;
+  bool answered_meanwhile = false;
+  const auto watch_until = std::chrono::steady_clock::now() + std::chrono::seconds(9);
+  while (std::chrono::steady_clock::now() < watch_until) {
+    const auto now_ends = failed_polls();
+    ends.insert(now_ends.begin(), now_ends.end());
+    answered_meanwhile = answered_meanwhile || answered();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  poller.stop();
+  sshd().thaw();
+
+  // The healthy connection's answers were applied while the frozen ones
+  // were being tried again.
+  CHECK(answered_meanwhile);
+  // Each later failed poll began after the one before it ended: one thread
+  // at a time waited on the frozen server.
+  std::vector<long long> later;
+  for (const auto& end : ends) {
+    if (!first_round.contains(end)) {
+      later.push_back(end.first);
+    }
+  }
+  REQUIRE(later.size() >= 2);
+  long long closest = std::numeric_limits<long long>::max();
+  for (size_t i = 1; i < later.size(); ++i) {
+    closest = std::min(closest, later[i] - later[i - 1]);
+  }
+  INFO("failed polls ended " << closest << " ms apart at the closest");
+  CHECK(closest >= std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count() * 3 / 4);
 }
 
 TEST_CASE("ack poller: an answer the database cannot store goes to error/ alone", "[ack]") {
