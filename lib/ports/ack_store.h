@@ -79,7 +79,8 @@ class AckStore {
   virtual BatchResult record(const std::string& connection_id,
                              const std::vector<AckFileRecord>& files) = 0;
 
-  // The outcome of one poll of the connection, for operators.
+  // The outcome of one poll of the connection, for operators. The time of
+  // the last poll is kept to the minute while the outcome stays the same.
   virtual void record_poll(const std::string& connection_id, const std::string& error) = 0;
 };
 

@@ -7,10 +7,10 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <pqxx/pqxx>
 #include <set>
 #include <thread>
 
@@ -22,6 +22,7 @@
 #include "domain/connection_settings.h"
 #include "domain/dated_names.h"
 #include "tests/fakes/fake_metrics.h"
+#include "tests/support/captured_log.h"
 #include "tests/support/files.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/process.h"
@@ -40,6 +41,18 @@ SshdServer& sshd() {
 
 std::string export_value(const std::string& url, const std::string& id, const std::string& col) {
   return query_value(url, "SELECT " + col + " FROM erp_exports WHERE id = '" + id + "'");
+}
+
+// A log line's "ts" (2026-11-23T12:00:00.123Z) in milliseconds since the epoch.
+long long log_time_ms(const std::string& ts) {
+  int year = 0;
+  unsigned month = 0, day = 0, hour = 0, minute = 0, second = 0, milli = 0;
+  std::sscanf(ts.c_str(), "%d-%u-%uT%u:%u:%u.%uZ", &year, &month, &day, &hour, &minute, &second,
+              &milli);
+  const auto at = std::chrono::sys_days(std::chrono::year(year) / month / day) +
+                  std::chrono::hours(hour) + std::chrono::minutes(minute) +
+                  std::chrono::seconds(second) + std::chrono::milliseconds(milli);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
 }
 
 std::string count_audit(const std::string& url, const std::string& action) {
@@ -409,65 +422,57 @@ TEST_CASE(
                                               rig.deadlines);
       },
       [](const std::string& s) { return s; }, 2);
-  std::string frozen_ids;
-  for (const auto& id : frozen) {
-    frozen_ids += (frozen_ids.empty() ? "" : ",") + id;
-  }
-  // When the latest failed poll of each frozen connection ended, by the
-  // database's clock, in milliseconds.
-  pqxx::connection observer(rig.url);
-  const auto failed_polls = [&] {
-    std::set<std::pair<long long, std::string>> ends;
-    pqxx::nontransaction tx(observer);
-    for (const auto& row :
-         tx.exec("SELECT (extract(epoch FROM last_ack_poll_at) * 1000)::bigint, id::text"
-                 "  FROM erp_connections WHERE last_ack_poll_error IS NOT NULL AND id IN (" +
-                 frozen_ids + ")")) {
-      ends.emplace(row[0].as<long long>(), row[1].as<std::string>());
+  const auto failed_once = [&] {
+    std::string ids;
+    for (const auto& id : frozen) {
+      ids += (ids.empty() ? "" : ",") + id;
     }
-    return ends;
+    return query_value(rig.url,
+                       "SELECT count(*) FROM erp_connections"
+                       " WHERE last_ack_poll_error IS NOT NULL AND id IN (" +
+                           ids + ")") == std::to_string(frozen.size());
   };
 
+  CapturedLog log;
   sshd().freeze();
   AckPoller poller(
       {.threads = 2}, [&](int) { return std::make_unique<PgAckStore>(rig.url); }, cache,
       rig.metrics);
   poller.start();
   // A first poll of each may run beside another: none has failed yet.
-  REQUIRE(
-      eventually([&] { return failed_polls().size() == frozen.size(); }, std::chrono::seconds(60)));
-
+  REQUIRE(eventually(failed_once, std::chrono::seconds(60)));
+  const auto watch_until = std::chrono::steady_clock::now() + std::chrono::seconds(9);
   const auto ids = seed_exports(rig.url, rig.org, 3, 1);
   mark_sent(rig.url, ids);
   for (const auto& id : ids) {
     rig.drop("ack_" + rig.stem(id) + ".json", kAck);
   }
-  const auto answered = [&] {
-    return query_value(rig.url, "SELECT count(*) FROM erp_exports WHERE status = 'ACKED'") == "3";
-  };
-  std::set<std::pair<long long, std::string>> ends = failed_polls();
-  const auto first_round = ends;
-  bool answered_meanwhile = false;
-  const auto watch_until = std::chrono::steady_clock::now() + std::chrono::seconds(9);
-  while (std::chrono::steady_clock::now() < watch_until) {
-    const auto now_ends = failed_polls();
-    ends.insert(now_ends.begin(), now_ends.end());
-    answered_meanwhile = answered_meanwhile || answered();
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  // The healthy connection's answers are applied while the frozen ones are
+  // tried again.
+  CHECK(eventually(
+      [&] {
+        return query_value(rig.url, "SELECT count(*) FROM erp_exports WHERE status = 'ACKED'") ==
+               "3";
+      },
+      std::chrono::seconds(9)));
+  std::this_thread::sleep_until(watch_until);
   poller.stop();
   sshd().thaw();
 
-  // The healthy connection's answers were applied while the frozen ones
-  // were being tried again.
-  CHECK(answered_meanwhile);
-  // Each later failed poll began after the one before it ended: one thread
-  // at a time waited on the frozen server.
+  // When each failed poll ended, in log order; those after every frozen
+  // connection had failed once must each have begun after the one before
+  // ended: one thread at a time waited on the frozen server.
+  std::set<std::string> failed;
   std::vector<long long> later;
-  for (const auto& end : ends) {
-    if (!first_round.contains(end)) {
-      later.push_back(end.first);
+  for (const auto& line : log.lines()) {
+    const auto event = nlohmann::json::parse(line);
+    if (event["msg"] != "ack poll failed") {
+      continue;
     }
+    if (failed.size() == frozen.size()) {
+      later.push_back(log_time_ms(event["ts"].get<std::string>()));
+    }
+    failed.insert("'" + event["connection_id"].get<std::string>() + "'");
   }
   REQUIRE(later.size() >= 2);
   long long closest = std::numeric_limits<long long>::max();
@@ -476,6 +481,44 @@ TEST_CASE(
   }
   INFO("failed polls ended " << closest << " ms apart at the closest");
   CHECK(closest >= std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count() * 3 / 4);
+}
+
+TEST_CASE("ack store: an idle poll that changes nothing writes no row", "[ack]") {
+  Rig rig(false);
+  // Each write of the row gives it a new version, with a new xmin.
+  const auto row_version = [&] {
+    return query_value(rig.url, "SELECT xmin::text FROM erp_connections WHERE id = '" +
+                                    rig.org.connection_id + "'");
+  };
+  rig.store.record_poll(rig.org.connection_id, "");
+  const auto first = row_version();
+  for (int i = 0; i < 5; ++i) {
+    rig.store.record_poll(rig.org.connection_id, "");
+  }
+  CHECK(row_version() == first);
+
+  // A new outcome is written at once, and so is the same one again.
+  rig.store.record_poll(rig.org.connection_id, "cannot list");
+  const auto failed = row_version();
+  CHECK(failed != first);
+  rig.store.record_poll(rig.org.connection_id, "cannot list");
+  CHECK(row_version() == failed);
+  rig.store.record_poll(rig.org.connection_id, "");
+  CHECK(query_value(rig.url,
+                    "SELECT last_ack_poll_error IS NULL FROM erp_connections"
+                    " WHERE id = '" +
+                        rig.org.connection_id + "'") == "t");
+
+  // The time of the last poll is refreshed once it is a minute old.
+  query_value(rig.url,
+              "UPDATE erp_connections SET last_ack_poll_at = now() - interval '61 seconds'"
+              " WHERE id = '" +
+                  rig.org.connection_id + "' RETURNING 1");
+  rig.store.record_poll(rig.org.connection_id, "");
+  CHECK(query_value(rig.url,
+                    "SELECT last_ack_poll_at > now() - interval '10 seconds' FROM erp_connections"
+                    " WHERE id = '" +
+                        rig.org.connection_id + "'") == "t");
 }
 
 TEST_CASE("ack poller: an answer the database cannot store goes to error/ alone", "[ack]") {

@@ -320,12 +320,18 @@ AckStore::BatchResult PgAckStore::record(const std::string& connection_id,
   });
 }
 
+// Idle polls of many connections every few seconds would otherwise write a
+// row each time for nothing: the row is written when the outcome changes,
+// or to refresh a time of the last poll that is a minute old.
 void PgAckStore::record_poll(const std::string& connection_id, const std::string& error) {
   conn_.run([&](pqxx::connection& c) {
     pqxx::work tx(c);
     tx.exec_params(
         "UPDATE erp_connections SET last_ack_poll_at = now(),"
-        "       last_ack_poll_error = nullif($2, '') WHERE id = $1",
+        "       last_ack_poll_error = nullif($2, '')"
+        " WHERE id = $1"
+        "   AND (last_ack_poll_error IS DISTINCT FROM nullif($2, '')"
+        "        OR last_ack_poll_at IS NULL OR last_ack_poll_at < now() - interval '1 minute')",
         connection_id, error);
     tx.commit();
     return 0;
