@@ -6,21 +6,31 @@
 
 namespace exportd {
 
-CircuitBreaker::Admission CircuitBreaker::admit(Clock::time_point now) {
+CircuitBreaker::Admission CircuitBreaker::peek(Clock::time_point now) const {
   switch (state_) {
     case State::closed:
       return {true, now};
     case State::open:
-      if (now < open_until_) {
-        return {false, open_until_};
-      }
-      state_ = State::half_open;
-      return {true, now};
+      return now < open_until_ ? Admission{false, open_until_} : Admission{true, now};
     case State::half_open:
       // The trial is still running: the others wait as long as it may take.
       return {false, now + pause_};
   }
   return {true, now};
+}
+
+CircuitBreaker::Admission CircuitBreaker::admit(Clock::time_point now) {
+  const Admission admission = peek(now);
+  if (admission.allowed && state_ == State::open) {
+    state_ = State::half_open;
+  }
+  return admission;
+}
+
+void CircuitBreaker::release_trial() {
+  if (state_ == State::half_open) {
+    state_ = State::open;  // its pause is over already
+  }
 }
 
 bool CircuitBreaker::record_success() {

@@ -30,6 +30,13 @@ class CircuitBreaker {
   // Closed: every call goes. Open: none until the pause is over; then one
   // trial call (half-open) while the others keep waiting.
   Admission admit(Clock::time_point now);
+  // What admit would answer, changing nothing: a call that needs two
+  // breakers' leave asks both before taking either's trial.
+  Admission peek(Clock::time_point now) const;
+
+  // A trial admitted but never made (the call gave way to something else):
+  // the next admit may try again at once.
+  void release_trial();
 
   // Each returns true when the state changed (the caller logs changes only).
   bool record_success();

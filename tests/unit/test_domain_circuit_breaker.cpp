@@ -75,3 +75,22 @@ TEST_CASE("a trip opens the breaker at once; a failed trial doubles the pause", 
   CHECK(breaker.record_success());
   CHECK(breaker.state() == CircuitBreaker::State::closed);
 }
+
+TEST_CASE("peek answers as admit would and takes no trial; a trial not made is given back",
+          "[breaker]") {
+  CircuitBreaker breaker({.failure_threshold = 1, .initial_pause = 5s, .max_pause = 20s});
+  const auto t0 = CircuitBreaker::Clock::time_point{} + 1h;
+  CHECK(breaker.peek(t0).allowed);
+  breaker.record_failure(t0);
+  CHECK_FALSE(breaker.peek(t0 + 1s).allowed);
+  CHECK(breaker.peek(t0 + 1s).retry_at == t0 + 5s);
+  CHECK(breaker.peek(t0 + 5s).allowed);
+  CHECK(breaker.state() == CircuitBreaker::State::open);  // peeking took nothing
+
+  CHECK(breaker.admit(t0 + 5s).allowed);
+  CHECK_FALSE(breaker.admit(t0 + 5s).allowed);
+  breaker.release_trial();
+  CHECK(breaker.state() == CircuitBreaker::State::open);
+  CHECK(breaker.admit(t0 + 6s).allowed);  // the next caller makes the trial
+  CHECK(breaker.current_pause() == 5s);   // giving it back cost no longer pause
+}
