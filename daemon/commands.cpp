@@ -64,6 +64,7 @@ WorkerPoolOptions pool_options(const DaemonConfig& config) {
           .batch_size = static_cast<size_t>(config.export_batch_size),
           .poll_interval = std::chrono::seconds(config.export_poll_interval_s),
           .lease = std::chrono::seconds(config.export_lease_s),
+          .max_sessions_per_connection = config.export_max_sessions_per_connection,
           .retry = {.max_attempts = config.export_max_attempts,
                     .initial_backoff = std::chrono::seconds(config.export_retry_backoff_s),
                     .max_backoff = std::chrono::seconds(config.export_retry_backoff_max_s)},
@@ -348,8 +349,11 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
                 .progressing = [&](auto max_silence) { return pool.progressing(max_silence); },
                 .status_line =
                     [&](std::optional<long long> pending) {
-                      return service_status_line(pending, pool.delivered(), pool.last_delivery(),
-                                                 std::chrono::system_clock::now());
+                      return service_status_line(
+                          pending, pool.delivered(), pool.last_delivery(),
+                          std::chrono::system_clock::now(),
+                          failing_endpoints_note(pool.workers_on_failing_endpoints(),
+                                                 config.export_workers));
                     },
                 .reload = reload});
   std::unique_ptr<MetricsEndpoint> endpoint;
@@ -358,7 +362,11 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
     try {
       endpoint = std::make_unique<MetricsEndpoint>(
           config.metrics_listen, [&] { return metrics.scrape(); },
-          [&] { return supervisor.health_problem(); });
+          [&] { return supervisor.health_problem(); },
+          [&] {
+            return failing_endpoints_note(pool.workers_on_failing_endpoints(),
+                                          config.export_workers);
+          });
       log_event(Level::info, "metrics endpoint listening",
                 {{"listen", config.metrics_listen}, {"port", endpoint->port()}});
     } catch (const Failure& e) {

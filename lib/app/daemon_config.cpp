@@ -170,6 +170,8 @@ const std::vector<Key>& keys() {
       reloadable(
           int_key("export", "poll_interval_s", &DaemonConfig::export_poll_interval_s, 1, 3600)),
       int_key("export", "lease_s", &DaemonConfig::export_lease_s, 5, 3600),
+      int_key("export", "max_sessions_per_connection",
+              &DaemonConfig::export_max_sessions_per_connection, 1, 1000),
       reloadable(int_key("export", "max_attempts", &DaemonConfig::export_max_attempts, 1, 1000)),
       reloadable(
           int_key("export", "retry_backoff_s", &DaemonConfig::export_retry_backoff_s, 1, 86400)),

@@ -55,6 +55,7 @@ struct DaemonConfig {
   int export_batch_size = 32;
   int export_poll_interval_s = 5;
   int export_lease_s = 30;
+  int export_max_sessions_per_connection = 2;
   int export_max_attempts = 8;
   int export_retry_backoff_s = 5;
   int export_retry_backoff_max_s = 900;

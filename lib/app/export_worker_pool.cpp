@@ -74,6 +74,7 @@ ExportWorkerPool::~ExportWorkerPool() {
 
 void ExportWorkerPool::start() {
   beats_ = std::make_unique<std::atomic<std::int64_t>[]>(static_cast<size_t>(options_.workers));
+  held_.assign(static_cast<size_t>(options_.workers), std::nullopt);
   for (int i = 0; i < options_.workers; ++i) {
     beat(i);
   }
@@ -166,7 +167,7 @@ void ExportWorkerPool::run_worker(int index) {
     }
     std::vector<ClaimedExport> batch;
     try {
-      batch = queue->claim(options_.batch_size, options_.lease);
+      batch = claim_batch(index, *queue);
       backoff = std::chrono::milliseconds(100);
     } catch (const std::exception& e) {
       log_event(Level::warn, "cannot claim exports", {{"worker", index}, {"error", e.what()}});
@@ -181,6 +182,107 @@ void ExportWorkerPool::run_worker(int index) {
     lease_keeper_->hold(batch);
     deliver_batch(index, *queue, batch);
     lease_keeper_->release(batch);
+    end_session(index);
+  }
+}
+
+std::vector<ClaimedExport> ExportWorkerPool::claim_batch(int worker, ExportQueue& queue) {
+  std::lock_guard lock(claim_mutex_);
+  const bool untrusted_full = untrusted_sessions_locked() >= std::max(1, options_.workers / 2);
+  for (;;) {
+    ClaimRequest request{
+        .max = options_.batch_size, .lease = options_.lease, .after_connection = claim_cursor_};
+    for (const auto& [connection_id, held] : sessions_) {
+      const auto limit = session_limits_.find(connection_id);
+      if (held >=
+          (limit == session_limits_.end() ? options_.max_sessions_per_connection : limit->second)) {
+        request.excluded_connections.push_back(connection_id);
+      }
+    }
+    if (untrusted_full) {
+      for (const auto& [connection_id, route] : routes_) {
+        if (!health_.trusted(route)) {
+          request.excluded_connections.push_back(connection_id);
+        }
+      }
+    }
+    auto batch = queue.claim(request);
+    if (batch.empty()) {
+      return batch;
+    }
+    const ClaimedExport& first = batch.front();
+    claim_cursor_ = first.connection_id;
+    // Settings that cannot be read fail the batch before any call.
+    Session session{{first.connection_id, "connection:" + first.connection_id, false}};
+    if (const auto route = route_of(first)) {
+      session.route = *route;
+      routes_[first.connection_id] = *route;
+      session_limits_[first.connection_id] =
+          settings_.get(first.connection_id, *first.connection_config)
+              .max_sessions.value_or(options_.max_sessions_per_connection);
+    }
+    if (untrusted_full && !health_.trusted(session.route)) {
+      // A connection first seen now, to a server not yet reached, while as
+      // many workers as may are on such servers: back to the queue, and the
+      // next claim passes over it.
+      for (const auto& item : batch) {
+        postpone(queue, item, std::chrono::milliseconds(0));
+      }
+      continue;
+    }
+    ++sessions_[first.connection_id];
+    held_[static_cast<size_t>(worker)] = std::move(session);
+    report_failing_endpoints_locked();
+    return batch;
+  }
+}
+
+void ExportWorkerPool::end_session(int worker) {
+  {
+    std::lock_guard lock(claim_mutex_);
+    auto& held = held_[static_cast<size_t>(worker)];
+    if (held && --sessions_[held->route.connection_id] == 0) {
+      sessions_.erase(held->route.connection_id);
+    }
+    held.reset();
+    report_failing_endpoints_locked();
+  }
+  wake();  // a worker that found every due connection at its cap may claim now
+}
+
+int ExportWorkerPool::untrusted_sessions_locked() {
+  int untrusted = 0;
+  for (const auto& held : held_) {
+    untrusted += held && !health_.trusted(held->route) ? 1 : 0;
+  }
+  return untrusted;
+}
+
+void ExportWorkerPool::report_failing_endpoints_locked() {
+  metrics_.workers_on_failing_endpoints(static_cast<size_t>(untrusted_sessions_locked()));
+}
+
+std::vector<std::string> ExportWorkerPool::workers_on_failing_endpoints() {
+  std::lock_guard lock(claim_mutex_);
+  std::vector<std::string> endpoints;
+  for (const auto& held : held_) {
+    if (held && !health_.trusted(held->route)) {
+      endpoints.push_back(held->route.endpoint);
+    }
+  }
+  return endpoints;
+}
+
+std::optional<DeliveryRoute> ExportWorkerPool::route_of(const ClaimedExport& item) {
+  if (!item.connection_config) {
+    return std::nullopt;
+  }
+  try {
+    const auto settings = settings_.get(item.connection_id, *item.connection_config);
+    return DeliveryRoute{item.connection_id, delivery_endpoint(settings),
+                         settings.mode == DropzoneMode::sftp};
+  } catch (const std::exception&) {
+    return std::nullopt;  // the delivery fails it, with the reason
   }
 }
 
@@ -194,18 +296,17 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
   std::vector<Written> written;
   std::map<std::string, Dropzone*> directories;
 
+  bool endpoint_failed = false;  // a call of this batch failed on the way to its server
   for (const ClaimedExport& item : batch) {
     const auto started = Clock::now();
     beat(worker);
-    if (stop_.stop_requested()) {
+    // After a failed call the rest of the batch goes back to the queue rather
+    // than wait for the same server one by one; the breaker decides on them.
+    if (stop_.stop_requested() || endpoint_failed) {
       postpone(queue, item, std::chrono::milliseconds(0));
       continue;
     }
-    if (const auto admission = health_.admit(item.connection_id); !admission.allowed) {
-      postpone(queue, item,
-               std::chrono::ceil<std::chrono::milliseconds>(admission.retry_at - started));
-      continue;
-    }
+    // Before the breakers: a trial call they admit must be made.
     if (const auto wait = archive_wait(started)) {
       postpone(queue, item, *wait);
       continue;
@@ -213,6 +314,14 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
     if (const auto wait = schedule_wait(item)) {
       postpone(queue, item, *wait);
       continue;
+    }
+    const auto route = route_of(item);
+    if (route) {
+      if (const auto admission = health_.admit(*route); !admission.allowed) {
+        postpone(queue, item,
+                 std::chrono::ceil<std::chrono::milliseconds>(admission.retry_at - started));
+        continue;
+      }
     }
     std::optional<ConnectionSettings> settings;
     try {
@@ -236,12 +345,13 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
                                     bytes, digest);
           archive_succeeded();
         } catch (const std::exception& e) {
+          health_.released(*route);
           postpone(queue, item, archive_failed(e.what(), retry));
           continue;
         }
       }
       const auto result = write_export_files(dropzone, *settings, item.file_name, bytes, digest);
-      health_.succeeded(item.connection_id);
+      health_.succeeded(*route);
       const DropzoneCapabilities capabilities = dropzone.capabilities();
       capability_log_.note(item.connection_id, capabilities);
       if (capabilities.directory_sync) {
@@ -255,18 +365,21 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
                          started});
     } catch (const std::exception& e) {
       const FailureKind kind = failure_kind_of(e);
-      if (kind == FailureKind::unavailable) {
+      if (route && kind == FailureKind::unavailable) {
         // Fixed by an operator, not by trying again: the connection pauses
         // and the export waits for it with its attempt given back.
-        const auto until = health_.unavailable(item.connection_id, e.what());
+        const auto until = health_.unavailable(*route, e.what());
         postpone(queue, item, std::chrono::ceil<std::chrono::milliseconds>(until - started));
         continue;
       }
-      // Only transient failures say the connection itself is in trouble.
-      if (kind == FailureKind::transient) {
-        health_.failed(item.connection_id, e.what());
-      } else {
-        health_.succeeded(item.connection_id);
+      // Only transient failures say the server itself is in trouble.
+      if (route && kind == FailureKind::transient) {
+        health_.failed(*route, e.what());
+        endpoint_failed = true;
+        std::lock_guard lock(claim_mutex_);
+        report_failing_endpoints_locked();
+      } else if (route) {
+        health_.succeeded(*route);
       }
       record_failure(queue, item, e, policy_for(retry, settings ? &*settings : nullptr), started);
     }

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/connection_health.h"
 #include "app/connection_settings_cache.h"
 #include "app/dropzone_capability_log.h"
 #include "app/lease_keeper.h"
@@ -29,13 +30,14 @@
 namespace exportd {
 
 struct ConnectionSettings;
-class ConnectionHealth;
 
 struct WorkerPoolOptions {
   int workers = 4;
   size_t batch_size = 32;
   std::chrono::milliseconds poll_interval{5000};
   std::chrono::milliseconds lease{30000};
+  // A connection's batches held at once, unless it sets max_sessions.
+  int max_sessions_per_connection = 2;
   RetryPolicy retry;
   std::string exporter = "orderflow-exportd";
   // Where each file's copy is written before the file itself; null: no
@@ -84,11 +86,34 @@ class ExportWorkerPool {
   // go by. A worker stuck in a call or a database wait falls silent.
   bool progressing(std::chrono::milliseconds max_silence) const;
 
+  // The endpoints (delivery_endpoint) of the batches workers hold whose last
+  // call failed or that were never reached: one entry per such worker. At
+  // most half the workers (at least one) take batches of such endpoints, so
+  // the rest keep serving the ones that answer.
+  std::vector<std::string> workers_on_failing_endpoints();
+
   // The settings a reload may change while the workers run.
   void update(std::chrono::milliseconds poll_interval, RetryPolicy retry);
 
  private:
+  // A worker's batch: whose it is, so that claims leave a connection alone
+  // while max_sessions workers hold its batches.
+  struct Session {
+    DeliveryRoute route;
+  };
+
   void run_worker(int index);
+  // Claims the next connection's batch round-robin, within the connection
+  // caps and the bound on failing endpoints; the worker holds it as a
+  // session until end_session.
+  std::vector<ClaimedExport> claim_batch(int worker, ExportQueue& queue);
+  void end_session(int worker);
+  // With claim_mutex_ held.
+  int untrusted_sessions_locked();
+  void report_failing_endpoints_locked();
+  // The route of an export (its endpoint from its settings); nullopt when its
+  // settings cannot be read, which fails it before any call.
+  std::optional<DeliveryRoute> route_of(const ClaimedExport& item);
   void deliver_batch(int worker, ExportQueue& queue, std::vector<ClaimedExport>& batch);
   void postpone(ExportQueue& queue, const ClaimedExport& item, std::chrono::milliseconds delay);
   // How long an export claimed outside its connection's delivery schedule
@@ -122,7 +147,13 @@ class ExportWorkerPool {
   std::stop_source stop_;  // every worker's, and every wait's
   std::mutex mutex_;
   std::condition_variable_any wakeup_;
-  std::uint64_t generation_ = 0;  // bumped by wake(); guarded by mutex_
+  std::uint64_t generation_ = 0;                 // bumped by wake(); guarded by mutex_
+  std::mutex claim_mutex_;                       // claims go one at a time; guards the four below
+  std::string claim_cursor_;                     // the connection claimed last
+  std::map<std::string, int> sessions_;          // by connection: workers holding its batches
+  std::map<std::string, DeliveryRoute> routes_;  // by connection, once claimed
+  std::map<std::string, int> session_limits_;    // by connection: its max_sessions, once claimed
+  std::vector<std::optional<Session>> held_;     // by worker
   std::mutex archive_mutex_;
   bool archive_down_ = false;  // guarded by archive_mutex_, as are the two below
   std::chrono::steady_clock::time_point archive_retry_at_;

@@ -119,7 +119,8 @@ ConnectionSettings parse_connection_settings(const nlohmann::json& config) {
                                            "delivery_schedule",
                                            "ack_schedule",
                                            "done_file",
-                                           "checksum_file"};
+                                           "checksum_file",
+                                           "max_sessions"};
   for (const auto& [key, value] : config.items()) {
     if (!known.contains(key)) {
       reject("unknown key '" + key + "'");
@@ -148,6 +149,7 @@ ConnectionSettings parse_connection_settings(const nlohmann::json& config) {
         "other");
   }
   s.max_attempts = optional_positive_int(config, "max_attempts");
+  s.max_sessions = optional_int(config, "max_sessions", 1, 1000, "an integer from 1 to 1000");
   s.retry_backoff_s = optional_positive_int(config, "retry_backoff_s");
   // The bound of the daemon's [ack] timeout_s: a year.
   s.ack_timeout_s =
@@ -189,6 +191,13 @@ ConnectionSettings parse_connection_settings(const nlohmann::json& config) {
     s.connect_timeout_s = optional_positive_int(config, "connect_timeout_s").value_or(10);
   }
   return s;
+}
+
+std::string delivery_endpoint(const ConnectionSettings& settings) {
+  if (settings.mode == DropzoneMode::sftp) {
+    return "sftp://" + settings.host + ":" + std::to_string(settings.port);
+  }
+  return "file://" + settings.export_path;
 }
 
 }  // namespace exportd

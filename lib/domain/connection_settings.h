@@ -39,6 +39,9 @@ struct ConnectionSettings {
   // Beside each export file, an empty `{file}.done` marker for ERPs that
   // pick a file up only once its marker exists, and `{file}.sha256` in
   // sha256sum's format (written before the marker).
+  // At most this many of the connection's exports in flight in one daemon;
+  // unset: the daemon's [export] max_sessions_per_connection.
+  std::optional<int> max_sessions;
   bool done_file = false;
   bool checksum_file = false;
   // sftp only
@@ -57,6 +60,10 @@ struct ConnectionSettings {
 
   bool operator==(const ConnectionSettings&) const = default;
 };
+
+// The server a connection's files go to, shared by every connection that
+// uses it: "sftp://host:port", or "file://" and the export directory.
+std::string delivery_endpoint(const ConnectionSettings& settings);
 
 // Throws Failure(permanent) naming the offending key when the settings are
 // not usable: a wrong row in the database cannot be fixed by retrying.

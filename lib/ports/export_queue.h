@@ -38,6 +38,19 @@ struct LeaseHolder {
   std::string owner;
 };
 
+// What one claim may take. A claim serves ONE connection: up to `max` of its
+// due exports, oldest first, so a batch never makes one connection's exports
+// wait behind another's slow server. The connection is the first, in id order
+// after `after_connection` and wrapping around, with a due export that no
+// racing claimer holds, so claims that pass the previous claim's connection
+// serve connections round-robin, whatever one of them has queued.
+struct ClaimRequest {
+  size_t max = 32;
+  std::chrono::milliseconds lease{30000};
+  std::string after_connection;  // empty: from the first connection
+  std::vector<std::string> excluded_connections;
+};
+
 struct DeliveryRecord {
   std::string export_id;
   std::string dropzone_path;
@@ -57,8 +70,9 @@ class ExportQueue {
  public:
   virtual ~ExportQueue() = default;
 
-  // Claims up to `max` due, unleased PENDING exports for `lease`.
-  virtual std::vector<ClaimedExport> claim(size_t max, std::chrono::milliseconds lease) = 0;
+  // Leases up to `request.max` due, unleased PENDING exports of one
+  // connection (see ClaimRequest); empty when no connection has any.
+  virtual std::vector<ClaimedExport> claim(const ClaimRequest& request) = 0;
 
   // Extends each lease its owner still holds; returns how many were. Any
   // owner's, so one queue can keep the claims of many workers alive. Never

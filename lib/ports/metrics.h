@@ -41,6 +41,9 @@ class Metrics {
   // A connection's breaker as it is now; said when it changes.
   virtual void connection_health(const std::string& connection_id, CircuitBreaker::State state,
                                  int consecutive_failures) = 0;
+  // Export workers holding batches for endpoints whose last call failed or
+  // that were never reached; said when it may have changed.
+  virtual void workers_on_failing_endpoints(size_t workers) = 0;
   // What one retention run removed of a kind.
   virtual void pruned(PruneKind kind, size_t count) = 0;
 };

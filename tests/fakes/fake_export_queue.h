@@ -35,12 +35,13 @@ struct FakeExport {
 
 class FakeExportStore {
  public:
-  void add(const std::string& id, nlohmann::json connection_config) {
+  void add(const std::string& id, nlohmann::json connection_config,
+           const std::string& connection_id = "conn-1") {
     std::lock_guard lock(mutex);
     FakeExport e;
     e.claim.export_id = id;
     e.claim.draft_order_id = "d-" + id;
-    e.claim.connection_id = "conn-1";
+    e.claim.connection_id = connection_id;
     e.claim.file_name = "sales_order_" + id + ".json";
     e.claim.connection_config = connection_config.dump();
     // The document must keep the export contract, whose ids are UUIDs.
@@ -79,16 +80,37 @@ class FakeExportQueue : public ExportQueue {
   explicit FakeExportQueue(FakeExportStore& store, std::string owner = "worker")
       : store_(store), owner_(std::move(owner)) {}
 
-  std::vector<ClaimedExport> claim(size_t max, std::chrono::milliseconds lease) override {
+  // One connection's exports per claim, the connections taken round-robin
+  // as the port says.
+  std::vector<ClaimedExport> claim(const ClaimRequest& request) override {
     std::lock_guard lock(store_.mutex);
     const auto now = store_.now();
+    const auto claimable = [&](const FakeExport& e) {
+      return e.status == "PENDING" && (!e.leased || now >= e.lease_expires) && !e.last_retry_after;
+    };
+    std::set<std::string> due_connections;
+    for (const auto& [id, e] : store_.exports) {
+      const auto& connection = e.claim.connection_id;
+      const bool excluded =
+          std::find(request.excluded_connections.begin(), request.excluded_connections.end(),
+                    connection) != request.excluded_connections.end();
+      if (claimable(e) && !excluded) {
+        due_connections.insert(connection);
+      }
+    }
+    if (due_connections.empty()) {
+      return {};
+    }
+    auto chosen = due_connections.upper_bound(request.after_connection);
+    if (chosen == due_connections.end()) {
+      chosen = due_connections.begin();
+    }
     std::vector<ClaimedExport> out;
     for (auto& [id, e] : store_.exports) {
-      if (out.size() < max && e.status == "PENDING" && (!e.leased || now >= e.lease_expires) &&
-          !e.last_retry_after) {
+      if (out.size() < request.max && e.claim.connection_id == *chosen && claimable(e)) {
         e.leased = true;
         e.lease_owner = owner_;
-        e.lease_expires = now + lease;
+        e.lease_expires = now + request.lease;
         ++e.claims;
         e.claim.attempts = ++e.attempts;
         e.claim.lease_owner = owner_;
@@ -151,7 +173,8 @@ class FakeExportQueue : public ExportQueue {
     e.leased = false;
     --e.attempts;
     ++e.postponements;
-    e.last_retry_after = delay;
+    // Due again at once, or when the test's clock has moved on.
+    e.last_retry_after = delay > std::chrono::milliseconds(0) ? std::optional(delay) : std::nullopt;
   }
   // Makes exports waiting for a retry due again (the test's clock moves on).
   static void make_retries_due(FakeExportStore& store) {
@@ -180,6 +203,9 @@ class FakeDropzone : public Dropzone {
                          std::string_view bytes, WriteOptions) override {
     if (before_write) {
       before_write();
+    }
+    if (before_write_in) {
+      before_write_in(directory);
     }
     std::lock_guard lock(mutex);
     ++writes;
@@ -286,6 +312,7 @@ class FakeDropzone : public Dropzone {
   int directory_syncs = 0;
   int writes = 0;
   std::function<void()> before_write;  // runs unlocked, first thing in write_file
+  std::function<void(const std::string& directory)> before_write_in;  // runs next
 };
 
 }  // namespace exportd::testing

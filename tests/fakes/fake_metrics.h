@@ -34,6 +34,15 @@ class FakeMetrics final : public Metrics {
     health_changes_.push_back({connection_id, state, consecutive_failures});
   }
 
+  void workers_on_failing_endpoints(size_t workers) override {
+    std::lock_guard lock(mutex_);
+    workers_on_failing_endpoints_ = workers;
+  }
+  size_t workers_on_failing_endpoints() {
+    std::lock_guard lock(mutex_);
+    return workers_on_failing_endpoints_;
+  }
+
   void pruned(PruneKind kind, size_t count) override {
     std::lock_guard lock(mutex_);
     pruned_[kind] += count;
@@ -67,6 +76,7 @@ class FakeMetrics final : public Metrics {
   std::map<std::string, int> ack_files_;
   std::vector<HealthChange> health_changes_;
   std::map<PruneKind, size_t> pruned_;
+  size_t workers_on_failing_endpoints_ = 0;
 };
 
 }  // namespace exportd::testing

@@ -195,7 +195,7 @@ TEST_CASE("a file already delivered by an earlier attempt is not written again",
   std::string name;
   {
     PgExportQueue crashed(url, "crashed-worker");
-    name = crashed.claim(1, 30s).at(0).file_name;
+    name = crashed.claim({.max = 1, .lease = 30s}).at(0).file_name;
     query_value(url, "UPDATE erp_exports SET lease_expires_at = now() - interval '1s' RETURNING 1");
   }
   fs::create_directories(root + "/exports");

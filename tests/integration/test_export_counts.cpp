@@ -107,7 +107,7 @@ TEST_CASE("the counts stay exact while workers, acks, retries and retention chan
       std::mt19937 random(static_cast<unsigned>(w));
       while (!stop) {
         std::vector<DeliveryRecord> delivered;
-        for (const auto& claimed : queue.claim(8, 30s)) {
+        for (const auto& claimed : queue.claim({.max = 8, .lease = 30s})) {
           if (random() % 3 == 0) {
             queue.record_failure({claimed.export_id, {{"code", "GIVEN_UP"}}, std::nullopt});
           } else {

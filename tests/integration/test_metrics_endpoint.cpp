@@ -92,6 +92,21 @@ TEST_CASE("metrics endpoint: /healthz says what is wrong with a 503", "[metrics]
   CHECK(http_get(endpoint.port(), "/metrics/extra").status == 404);
 }
 
+TEST_CASE("metrics endpoint: /healthz names the servers holding workers, still healthy",
+          "[metrics]") {
+  std::optional<std::string> problem;
+  std::string note;
+  MetricsEndpoint endpoint(
+      "127.0.0.1:0", [] { return std::string(); }, [&] { return problem; }, [&] { return note; });
+  CHECK(http_get(endpoint.port(), "/healthz").body == "ok\n");
+  note = "2 of 4 workers in calls to failing servers: sftp://a:22 (2)";
+  auto response = http_get(endpoint.port(), "/healthz");
+  CHECK(response.status == 200);
+  CHECK(response.body == "ok\n" + note + "\n");
+  problem = "database unreachable";
+  CHECK(http_get(endpoint.port(), "/healthz").body == "database unreachable\n");
+}
+
 TEST_CASE("metrics endpoint: an address it cannot listen on is a clear error", "[metrics]") {
   MetricsEndpoint taken(
       "127.0.0.1:0", [] { return std::string(); }, [] { return std::nullopt; });

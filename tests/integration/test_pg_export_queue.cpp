@@ -59,7 +59,7 @@ TEST_CASE("claim leases due exports, counts the attempt and fixes the file name 
   QueueFixture f;
   const auto ids = seed_exports(f.url, f.org, 3, 2);
   PgExportQueue queue(f.url, "worker-a");
-  const auto claimed = queue.claim(10, 30s);
+  const auto claimed = queue.claim({.max = 10, .lease = 30s});
   REQUIRE(claimed.size() == 3);
   for (const auto& c : claimed) {
     CHECK(c.attempts == 1);
@@ -84,7 +84,7 @@ TEST_CASE("claim leases due exports, counts the attempt and fixes the file name 
   }
   // Leased: a second worker gets nothing.
   PgExportQueue other(f.url, "worker-b");
-  CHECK(other.claim(10, 30s).empty());
+  CHECK(other.claim({.max = 10, .lease = 30s}).empty());
 
   // The lease lapses: the other worker takes over, same name, attempt 2.
   {
@@ -93,7 +93,7 @@ TEST_CASE("claim leases due exports, counts the attempt and fixes the file name 
     tx.exec("UPDATE erp_exports SET lease_expires_at = now() - interval '1 second'");
     tx.commit();
   }
-  const auto retaken = other.claim(10, 30s);
+  const auto retaken = other.claim({.max = 10, .lease = 30s});
   REQUIRE(retaken.size() == 3);
   std::set<std::string> first_names, second_names;
   for (size_t i = 0; i < 3; ++i) {
@@ -119,7 +119,7 @@ TEST_CASE("concurrent claims never hand one export to two workers", "[postgres]"
     workers.emplace_back([&, w] {
       PgExportQueue queue(f.url, "worker-" + std::to_string(w));
       for (;;) {
-        const auto batch = queue.claim(7, 30s);
+        const auto batch = queue.claim({.max = 7, .lease = 30s});
         if (batch.empty()) {
           return;
         }
@@ -142,7 +142,7 @@ TEST_CASE("record_sent sets SENT, draft PUSHED and writes the audit entry in one
   QueueFixture f;
   seed_exports(f.url, f.org, 1, 1);
   PgExportQueue queue(f.url, "worker-a");
-  const auto claimed = queue.claim(1, 30s);
+  const auto claimed = queue.claim({.max = 1, .lease = 30s});
   REQUIRE(claimed.size() == 1);
   const auto& c = claimed[0];
   CHECK(queue.record_sent({{c.export_id, "/drop/" + c.file_name, "abc123", 42}}).empty());
@@ -166,7 +166,7 @@ TEST_CASE("record_sent stores each archived copy's location, NULL where there is
   QueueFixture f;
   seed_exports(f.url, f.org, 2, 1);
   PgExportQueue queue(f.url, "worker-a");
-  const auto claimed = queue.claim(2, 30s);
+  const auto claimed = queue.claim({.max = 2, .lease = 30s});
   REQUIRE(claimed.size() == 2);
   CHECK(queue
             .record_sent({{claimed[0].export_id, "/p/a", "d", 1, "exports/acme/2026/11/23/a.json"},
@@ -190,7 +190,7 @@ TEST_CASE("an export queued by plain SQL for an APPROVED draft still ends PUSHED
     tx.commit();
   }
   PgExportQueue queue(f.url, "w");
-  const auto c = queue.claim(1, 30s).at(0);
+  const auto c = queue.claim({.max = 1, .lease = 30s}).at(0);
   queue.record_sent({{c.export_id, "/p", "d", 1}});
   CHECK(query_value(f.url, "SELECT status FROM draft_orders") == "PUSHED");
 }
@@ -199,7 +199,7 @@ TEST_CASE("record_failure reschedules, or fails the export and errors the draft"
   QueueFixture f;
   seed_exports(f.url, f.org, 2, 1);
   PgExportQueue queue(f.url, "w");
-  const auto claimed = queue.claim(2, 30s);
+  const auto claimed = queue.claim({.max = 2, .lease = 30s});
   REQUIRE(claimed.size() == 2);
   queue.record_failure({claimed[0].export_id, {{"error", "disk full"}}, 60000ms});
   const std::string first = " FROM erp_exports WHERE id = '" + claimed[0].export_id + "'";
@@ -207,7 +207,7 @@ TEST_CASE("record_failure reschedules, or fails the export and errors the draft"
   CHECK(query_value(f.url, "SELECT next_attempt_at > now() + interval '50 seconds'" + first) ==
         "t");
   CHECK(query_value(f.url, "SELECT lease_owner" + first).empty());
-  CHECK(queue.claim(10, 30s).empty());  // not due yet
+  CHECK(queue.claim({.max = 10, .lease = 30s}).empty());  // not due yet
 
   queue.record_failure({claimed[1].export_id, {{"error", "outside roots"}}, std::nullopt});
   const std::string second = " FROM erp_exports WHERE id = '" + claimed[1].export_id + "'";
@@ -224,7 +224,7 @@ TEST_CASE("an inactive connection arrives without settings", "[postgres]") {
   seed_exports(f.url, f.org, 1, 1);
   query_value(f.url, "UPDATE erp_connections SET is_active = false RETURNING 1");
   PgExportQueue queue(f.url, "w");
-  const auto claimed = queue.claim(1, 30s);
+  const auto claimed = queue.claim({.max = 1, .lease = 30s});
   REQUIRE(claimed.size() == 1);
   CHECK_FALSE(claimed[0].connection_config.has_value());
 }
@@ -241,7 +241,7 @@ TEST_CASE("state rules are enforced by the database", "[postgres]") {
 TEST_CASE("an unreachable database is a transient failure", "[postgres]") {
   PgExportQueue queue("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2", "w");
   try {
-    queue.claim(1, 30s);
+    queue.claim({.max = 1, .lease = 30s});
     FAIL("claim should have thrown");
   } catch (const Failure& e) {
     CHECK(e.kind() == FailureKind::transient);
@@ -254,7 +254,7 @@ TEST_CASE("a database error that will not go away is a permanent failure", "[pos
   QueueFixture f;
   seed_exports(f.url, f.org, 2, 1);
   PgExportQueue queue(f.url, "w");
-  const auto claimed = queue.claim(1, 30s);
+  const auto claimed = queue.claim({.max = 1, .lease = 30s});
   REQUIRE(claimed.size() == 1);
   // An operator's rule that the daemon's write breaks: no retry can help.
   query_value(f.url,
@@ -265,7 +265,7 @@ TEST_CASE("a database error that will not go away is a permanent failure", "[pos
         }) == FailureKind::permanent);
   // A schema the daemon does not know: an undefined column.
   query_value(f.url, "ALTER TABLE draft_order_lines RENAME COLUMN uom TO unit");
-  CHECK(kind_of([&] { queue.claim(1, 30s); }) == FailureKind::permanent);
+  CHECK(kind_of([&] { queue.claim({.max = 1, .lease = 30s}); }) == FailureKind::permanent);
 }
 
 TEST_CASE("a claimed document is one snapshot while a writer edits header and lines",
@@ -291,7 +291,7 @@ TEST_CASE("a claimed document is one snapshot while a writer edits header and li
   PgExportQueue queue(f.url, "w");
   int documents = 0, mixed = 0;
   for (int round = 0; round < 100; ++round) {
-    for (const auto& c : queue.claim(ids.size(), 30s)) {
+    for (const auto& c : queue.claim({.max = ids.size(), .lease = 30s})) {
       ++documents;
       for (const auto& line : c.source.lines) {
         if (line.description != c.source.notes) {
@@ -312,13 +312,13 @@ TEST_CASE("postpone releases a claim without counting the attempt", "[postgres]"
   QueueFixture f;
   const auto ids = seed_exports(f.url, f.org, 2, 1);
   PgExportQueue queue(f.url, "worker-a");
-  auto claimed = queue.claim(10, 30s);
+  auto claimed = queue.claim({.max = 10, .lease = 30s});
   REQUIRE(claimed.size() == 2);
   queue.postpone(ids[0], 0ms);
   queue.postpone(ids[1], 3600s);
   PgExportQueue other(f.url, "worker-b");
   other.postpone(ids[0], 0ms);  // not its lease: nothing happens
-  claimed = queue.claim(10, 30s);
+  claimed = queue.claim({.max = 10, .lease = 30s});
   REQUIRE(claimed.size() == 1);
   CHECK(claimed[0].export_id == ids[0]);
   CHECK(claimed[0].attempts == 1);
@@ -334,7 +334,7 @@ TEST_CASE("renew extends the leases their owners hold, whoever asks; leases in m
   QueueFixture f;
   const auto ids = seed_exports(f.url, f.org, 2, 1);
   PgExportQueue worker(f.url, "worker-a");
-  const auto claimed = worker.claim(10, 1500ms);
+  const auto claimed = worker.claim({.max = 10, .lease = 1500ms});
   REQUIRE(claimed.size() == 2);
   CHECK(claimed[0].lease_owner == "worker-a");
   const auto lease_left = [&](const std::string& id) {
@@ -364,7 +364,114 @@ TEST_CASE("a claim carries the connection's sealed secret byte for byte", "[post
   seed_exports(f.url, f.org, 1, 1);
   query_value(f.url, "UPDATE erp_connections SET secret = '\\x00ff10'::bytea RETURNING 1");
   PgExportQueue queue(f.url, "worker-a");
-  const auto claimed = queue.claim(10, 30s);
+  const auto claimed = queue.claim({.max = 10, .lease = 30s});
   REQUIRE(claimed.size() == 1);
   CHECK(claimed[0].connection_secret == std::string("\x00\xff\x10", 3));
+}
+
+namespace {
+
+// Orgs with one connection each, sorted by connection id (the order of a lap).
+std::vector<SeededOrg> seed_orgs(const std::string& url, int count) {
+  std::vector<SeededOrg> orgs;
+  for (int i = 0; i < count; ++i) {
+    orgs.push_back(seed_org(url, "org-" + std::to_string(i), "/tmp/exportd-none/exports",
+                            "/tmp/exportd-none/acks"));
+  }
+  std::sort(orgs.begin(), orgs.end(),
+            [](const auto& a, const auto& b) { return a.connection_id < b.connection_id; });
+  return orgs;
+}
+
+std::set<std::string> connections_of(const std::vector<ClaimedExport>& batch) {
+  std::set<std::string> connections;
+  for (const auto& c : batch) {
+    connections.insert(c.connection_id);
+  }
+  return connections;
+}
+
+}  // namespace
+
+TEST_CASE("claims serve one connection each, round-robin, whatever one has queued",
+          "[postgres][fair]") {
+  const std::string url = PgCluster::shared().fresh_database();
+  const auto orgs = seed_orgs(url, 3);
+  // The backlog is the oldest work, and its connection comes first in a lap.
+  seed_exports(url, orgs[0], 300, 1);
+  seed_exports(url, orgs[1], 1, 1);
+  seed_exports(url, orgs[2], 2, 1);
+  PgExportQueue queue(url, "worker-a");
+
+  std::vector<std::string> served;
+  std::string after;
+  for (int round = 0; round < 4; ++round) {
+    const auto batch = queue.claim({.max = 10, .lease = 30s, .after_connection = after});
+    REQUIRE(connections_of(batch).size() == 1);
+    after = batch.front().connection_id;
+    served.push_back(after);
+  }
+  // The others' exports go in the first lap, one batch each; the backlog's
+  // connection gets its one batch per lap, and the next lap starts again.
+  CHECK(served == std::vector<std::string>{orgs[0].connection_id, orgs[1].connection_id,
+                                           orgs[2].connection_id, orgs[0].connection_id});
+  CHECK(query_value(url, "SELECT count(*) FROM erp_exports WHERE lease_owner IS NOT NULL") == "23");
+  // A lap starting after the last connection wraps round to the first.
+  const auto wrapped =
+      queue.claim({.max = 10, .lease = 30s, .after_connection = orgs[2].connection_id});
+  CHECK(connections_of(wrapped) == std::set<std::string>{orgs[0].connection_id});
+}
+
+TEST_CASE("a claim passes over excluded connections", "[postgres][fair]") {
+  const std::string url = PgCluster::shared().fresh_database();
+  const auto orgs = seed_orgs(url, 3);
+  for (const auto& org : orgs) {
+    seed_exports(url, org, 2, 1);
+  }
+  PgExportQueue queue(url, "worker-a");
+  CHECK(connections_of(queue.claim(
+            {.max = 10,
+             .lease = 30s,
+             .excluded_connections = {orgs[0].connection_id, orgs[1].connection_id}})) ==
+        std::set<std::string>{orgs[2].connection_id});
+  CHECK(connections_of(queue.claim({.max = 10, .lease = 30s})) ==
+        std::set<std::string>{orgs[0].connection_id});
+  // Only excluded work left: nothing, though it is due.
+  CHECK(queue.claim({.max = 10, .lease = 30s, .excluded_connections = {orgs[1].connection_id}})
+            .empty());
+}
+
+TEST_CASE("a claim passes over a connection whose due exports a racing claimer holds",
+          "[postgres][fair]") {
+  const std::string url = PgCluster::shared().fresh_database();
+  const auto orgs = seed_orgs(url, 2);
+  seed_exports(url, orgs[0], 5, 1);
+  seed_exports(url, orgs[1], 5, 1);
+  // Another host's claim of the first connection, not yet committed.
+  pqxx::connection other(url);
+  pqxx::work racing(other);
+  racing.exec_params(
+      "SELECT id FROM erp_exports WHERE erp_connection_id = $1 AND status = 'PENDING' FOR UPDATE",
+      orgs[0].connection_id);
+
+  PgExportQueue queue(url, "worker-a");
+  const auto batch = queue.claim({.max = 10, .lease = 30s});
+  CHECK(connections_of(batch) == std::set<std::string>{orgs[1].connection_id});
+  CHECK(batch.size() == 5);
+  racing.abort();
+}
+
+TEST_CASE("a claim reaches the connection after a long run of ones with nothing due",
+          "[postgres][fair]") {
+  const std::string url = PgCluster::shared().fresh_database();
+  const auto orgs = seed_orgs(url, 40);
+  for (size_t i = 0; i + 1 < orgs.size(); ++i) {
+    seed_exports(url, orgs[i], 3, 1);
+  }
+  // Every connection but the last waits for a retry.
+  query_value(url, "UPDATE erp_exports SET next_attempt_at = now() + interval '1 hour'");
+  seed_exports(url, orgs.back(), 1, 1);
+  PgExportQueue queue(url, "worker-a");
+  CHECK(connections_of(queue.claim({.max = 10, .lease = 30s})) ==
+        std::set<std::string>{orgs.back().connection_id});
 }

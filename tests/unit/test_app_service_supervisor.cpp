@@ -268,6 +268,7 @@ TEST_CASE("reload applies exactly the reloadable keys and names the others", "[a
       "[database]\nurl = \"postgresql://a@/c\"\n"
       "[redis]\nurl = \"redis://r\"\nidempotency_ttl_s = 60\n"
       "[export]\nworkers = 2\nbatch_size = 3\npoll_interval_s = 9\nlease_s = 60\n"
+      "max_sessions_per_connection = 5\n"
       "max_attempts = 3\nretry_backoff_s = 7\nretry_backoff_max_s = 70\n"
       "filesystem_roots = [\"/srv/drop\"]\n"
       "[ack]\npoll_interval_s = 5\nmax_file_bytes = 4096\ntimeout_s = 60\n"

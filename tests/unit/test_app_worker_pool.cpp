@@ -314,18 +314,18 @@ TEST_CASE("a connection that keeps failing pauses as a whole, without using up a
       5s));
   p.pool.stop();
   // Two calls reached the dropzone; the breaker held back the other eight.
+  // After each failed call the rest of the batch went back to the queue.
   CHECK(p.dropzone.writes == 2);
-  int postponed = 0;
+  int held_back = 0;
   for (int i = 0; i < 10; ++i) {
     const auto e = p.store.get(export_id(i));
     CHECK(e.status == "PENDING");
-    if (e.postponements > 0) {
-      ++postponed;
-      CHECK(e.attempts == 0);
+    if (e.attempts == 0) {
+      ++held_back;
       CHECK(*e.last_retry_after > 59s);  // until the pause is over
     }
   }
-  CHECK(postponed == 8);
+  CHECK(held_back == 8);
   CHECK(p.health.state("conn-1") == CircuitBreaker::State::open);
   // Told once per change: first seen, one failure, paused; postponed
   // exports are no deliveries.
@@ -388,8 +388,8 @@ TEST_CASE("after the pause one trial goes first; its success resumes the connect
   for (int i = 0; i < 4; ++i) {
     p.store.add(export_id(i), kFilesystem);
   }
-  p.health.failed("conn-1", "earlier");
-  p.health.failed("conn-1", "earlier");
+  p.health.failed({"conn-1", "file:///drop/exports"}, "earlier");
+  p.health.failed({"conn-1", "file:///drop/exports"}, "earlier");
   REQUIRE(p.health.state("conn-1") == CircuitBreaker::State::open);
   p.now = p.now.load() + 61s;
   p.pool.start();
@@ -478,5 +478,162 @@ TEST_CASE("outside its delivery schedule an export waits for the next window, at
   p.pool.stop();
   for (int i = 0; i < 3; ++i) {
     CHECK(p.store.get(export_id(i)).attempts == 1);
+  }
+}
+
+namespace {
+
+// Holds every write into directories starting with `prefix` until released,
+// counting the writers held at once: a server that takes calls and never
+// answers.
+struct FrozenServer {
+  explicit FrozenServer(std::string held_prefix) : prefix(std::move(held_prefix)) {}
+  void hold(const std::string& directory) {
+    if (!directory.starts_with(prefix)) {
+      return;
+    }
+    std::unique_lock lock(mutex);
+    ++held;
+    most_held = std::max(most_held, held);
+    thawed.wait(lock, [&] { return released; });
+    --held;
+  }
+  void release() {
+    {
+      std::lock_guard lock(mutex);
+      released = true;
+    }
+    thawed.notify_all();
+  }
+  int held_now() {
+    std::lock_guard lock(mutex);
+    return held;
+  }
+  int most() {
+    std::lock_guard lock(mutex);
+    return most_held;
+  }
+
+  std::string prefix;
+  std::mutex mutex;
+  std::condition_variable thawed;
+  bool released = false;
+  int held = 0;
+  int most_held = 0;
+};
+
+nlohmann::json filesystem_in(const std::string& root) {
+  return {{"mode", "filesystem"}, {"export_path", root + "/exports"}, {"ack_path", root + "/acks"}};
+}
+
+nlohmann::json sftp_to(const std::string& host) {
+  return {{"mode", "sftp"},           {"host", host},         {"username", "erp"},
+          {"private_key_path", "/k"}, {"export_path", "/in"}, {"ack_path", "/out"}};
+}
+
+int delivered_of(FakeExportStore& store, const std::string& connection_id) {
+  std::lock_guard lock(store.mutex);
+  return static_cast<int>(std::count_if(store.exports.begin(), store.exports.end(), [&](auto& e) {
+    return e.second.claim.connection_id == connection_id && e.second.status == "SENT";
+  }));
+}
+
+}  // namespace
+
+TEST_CASE("a hung connection holds at most max_sessions workers; the rest serve the others",
+          "[app][tenants]") {
+  Pool p({.workers = 4, .batch_size = 1});
+  FrozenServer frozen("/hung");
+  for (int i = 0; i < 10; ++i) {
+    p.store.add(std::string("hung-").append(std::to_string(i)), filesystem_in("/hung"), "conn-a");
+  }
+  auto capped = filesystem_in("/capped");
+  capped["max_sessions"] = 1;
+  for (int i = 0; i < 10; ++i) {
+    p.store.add(std::string("other-").append(std::to_string(i)), filesystem_in("/ok"), "conn-b");
+    p.store.add(std::string("one-").append(std::to_string(i)), capped, "conn-c");
+  }
+  std::atomic<int> capped_writers{0}, most_capped_writers{0};
+  p.dropzone.before_write_in = [&](const std::string& directory) {
+    frozen.hold(directory);
+    if (directory.starts_with("/capped")) {
+      const int writers = ++capped_writers;
+      most_capped_writers = std::max(most_capped_writers.load(), writers);
+      std::this_thread::sleep_for(2ms);  // long enough for a second writer to show
+      --capped_writers;
+    }
+  };
+  p.pool.start();
+  REQUIRE(eventually([&] { return delivered_of(p.store, "conn-b") == 10; }, 10s));
+  REQUIRE(eventually([&] { return delivered_of(p.store, "conn-c") == 10; }, 10s));
+  CHECK(frozen.held_now() == 2);  // the default cap, [export] max_sessions_per_connection
+  // The hung connection's other exports were never claimed: no attempt spent.
+  int untouched = 0;
+  for (int i = 0; i < 10; ++i) {
+    untouched += p.store.get(std::string("hung-").append(std::to_string(i))).attempts == 0;
+  }
+  CHECK(untouched == 8);
+  frozen.release();
+  REQUIRE(eventually([&] { return delivered_of(p.store, "conn-a") == 10; }, 10s));
+  p.pool.stop();
+  CHECK(frozen.most() == 2);
+  CHECK(most_capped_writers == 1);  // the connection's own max_sessions
+}
+
+TEST_CASE("workers in calls to failing or unreached servers are at most half the pool",
+          "[app][tenants]") {
+  Pool p({.workers = 4, .batch_size = 1});
+  // Four connections to one server that never answers, each allowed two
+  // sessions: without the bound they would take every worker.
+  FrozenServer frozen("/in");
+  p.dropzone.before_write_in = [&](const std::string& directory) { frozen.hold(directory); };
+  for (int c = 0; c < 4; ++c) {
+    for (int i = 0; i < 3; ++i) {
+      p.store.add(std::string("f").append(std::to_string(c * 10 + i)), sftp_to("frozen.example"),
+                  std::string("conn-f").append(std::to_string(c)));
+    }
+  }
+  for (int i = 0; i < 20; ++i) {
+    p.store.add(std::string("h").append(std::to_string(i)), filesystem_in("/healthy"), "conn-h");
+  }
+  p.pool.start();
+  REQUIRE(eventually([&] { return delivered_of(p.store, "conn-h") == 20; }, 10s));
+  CHECK(frozen.held_now() == 2);
+  CHECK(p.pool.workers_on_failing_endpoints() ==
+        std::vector<std::string>{"sftp://frozen.example:22", "sftp://frozen.example:22"});
+  CHECK(p.metrics.workers_on_failing_endpoints() == 2);
+  frozen.release();
+  REQUIRE(eventually([&] { return p.pool.delivered() == 32; }, 10s));
+  p.pool.stop();
+  CHECK(frozen.most() == 2);
+  CHECK(p.pool.workers_on_failing_endpoints().empty());
+  CHECK(p.metrics.workers_on_failing_endpoints() == 0);
+}
+
+TEST_CASE("connections to one server share its breaker", "[app][tenants]") {
+  Pool p({.workers = 1, .batch_size = 10}, 3);
+  for (int c = 0; c < 3; ++c) {
+    for (int i = 0; i < 4; ++i) {
+      p.store.add(std::string("x").append(std::to_string(c * 10 + i)), sftp_to("dead.example"),
+                  std::string("conn-").append(std::to_string(c)));
+    }
+  }
+  p.dropzone.write_failure = FailureKind::transient;
+  p.pool.start();
+  REQUIRE(eventually(
+      [&] {
+        std::lock_guard lock(p.store.mutex);
+        return std::all_of(p.store.exports.begin(), p.store.exports.end(), [](const auto& e) {
+          return !e.second.leased && e.second.last_retry_after.has_value();
+        });
+      },
+      5s));
+  p.pool.stop();
+  // Three calls in all, not three per connection: then every connection to
+  // the server waits for the end of its pause.
+  CHECK(p.dropzone.writes == 3);
+  for (int c = 0; c < 3; ++c) {
+    CHECK(p.health.state(std::string("conn-").append(std::to_string(c))) ==
+          CircuitBreaker::State::open);
   }
 }

@@ -271,3 +271,28 @@ TEST_CASE("connection settings: schedules and marker files", "[domain][cron]") {
   rejects(fs({{"done_file", "yes"}}), "'done_file' must be true or false");
   rejects(fs({{"checksum_file", 1}}), "'checksum_file' must be true or false");
 }
+
+TEST_CASE("connection settings: max_sessions, and the endpoint a connection delivers to",
+          "[domain]") {
+  nlohmann::json fs = {{"mode", "filesystem"}, {"export_path", "/e/x"}, {"ack_path", "/a"}};
+  CHECK_FALSE(parse_connection_settings(fs).max_sessions);
+  fs["max_sessions"] = 1;
+  CHECK(parse_connection_settings(fs).max_sessions == 1);
+  for (const nlohmann::json& bad :
+       {nlohmann::json(0), nlohmann::json(1001), nlohmann::json("2"), nlohmann::json(1.5)}) {
+    INFO(bad.dump());
+    fs["max_sessions"] = bad;
+    try {
+      parse_connection_settings(fs);
+      FAIL("accepted");
+    } catch (const Failure& e) {
+      CHECK_THAT(e.what(), Catch::Contains("'max_sessions' must be an integer from 1 to 1000"));
+    }
+  }
+  fs.erase("max_sessions");
+  CHECK(delivery_endpoint(parse_connection_settings(fs)) == "file:///e/x");
+  const nlohmann::json sftp = {
+      {"mode", "sftp"},           {"host", "erp.example"}, {"port", 2222},      {"username", "u"},
+      {"private_key_path", "/k"}, {"export_path", "/in"},  {"ack_path", "/out"}};
+  CHECK(delivery_endpoint(parse_connection_settings(sftp)) == "sftp://erp.example:2222");
+}

@@ -70,6 +70,16 @@ TEST_CASE("metrics: each connection's circuit state, one of three set", "[metric
                  "orderflow_exportd_connection_consecutive_failures{connection_id=\"c1\"} 3\n"));
 }
 
+TEST_CASE("metrics: workers on failing servers", "[metrics]") {
+  FixedQueueStats queue;
+  PrometheusMetrics metrics(queue, "1");
+  CHECK_THAT(metrics.scrape(),
+             Catch::Contains("orderflow_exportd_workers_on_failing_endpoints 0\n"));
+  metrics.workers_on_failing_endpoints(2);
+  CHECK_THAT(metrics.scrape(),
+             Catch::Contains("orderflow_exportd_workers_on_failing_endpoints 2\n"));
+}
+
 TEST_CASE("metrics: queue depth and oldest PENDING age are read at each scrape", "[metrics]") {
   FixedQueueStats queue;
   PrometheusMetrics metrics(queue, "1");

@@ -31,12 +31,55 @@ Text opt_json(const nlohmann::json& value) {
   return value.is_null() ? Text{} : Text{value.get<std::string>()};
 }
 
+// One connection per claim, the first of a lap that starts after $4: the
+// connections with PENDING exports above $4 in id order, then those from the
+// first up to $4 itself (it goes last). Each step of the lap is one probe of
+// erp_exports_pending_by_connection, and the lap is walked only as far as the
+// LIMIT needs (a WITH query is evaluated as far as it is read). A connection
+// is chosen when $5 does not exclude it and it has a due export no racing claimer
+// holds: that export is locked here with SKIP LOCKED, so two claimers racing
+// for one connection part ways instead of one coming back empty. `due` then
+// takes the connection's oldest due exports (the row locked here is ours).
 constexpr const char* kClaimSql = R"SQL(
-WITH due AS (
-  SELECT id FROM erp_exports
-   WHERE status = 'PENDING' AND next_attempt_at <= now()
-     AND (lease_expires_at IS NULL OR lease_expires_at < now())
-   ORDER BY next_attempt_at
+WITH RECURSIVE above(id) AS (
+  SELECT (SELECT x.erp_connection_id FROM erp_exports x
+           WHERE x.status = 'PENDING' AND x.erp_connection_id > $4::uuid
+           ORDER BY x.erp_connection_id LIMIT 1)
+  UNION ALL
+  SELECT (SELECT x.erp_connection_id FROM erp_exports x
+           WHERE x.status = 'PENDING' AND x.erp_connection_id > a.id
+           ORDER BY x.erp_connection_id LIMIT 1)
+    FROM above a WHERE a.id IS NOT NULL),
+from_first(id) AS (
+  SELECT (SELECT x.erp_connection_id FROM erp_exports x
+           WHERE x.status = 'PENDING' ORDER BY x.erp_connection_id LIMIT 1)
+  UNION ALL
+  SELECT (SELECT x.erp_connection_id FROM erp_exports x
+           WHERE x.status = 'PENDING' AND x.erp_connection_id > f.id
+           ORDER BY x.erp_connection_id LIMIT 1)
+    FROM from_first f WHERE f.id < $4::uuid),
+lap AS (
+  SELECT id FROM above WHERE id IS NOT NULL
+  UNION ALL
+  SELECT id FROM from_first WHERE id <= $4::uuid),
+chosen AS (
+  SELECT lap.id
+    FROM lap
+    CROSS JOIN LATERAL (
+      SELECT x.id FROM erp_exports x
+       WHERE x.erp_connection_id = lap.id AND x.status = 'PENDING' AND x.next_attempt_at <= now()
+         AND (x.lease_expires_at IS NULL OR x.lease_expires_at < now())
+       ORDER BY x.next_attempt_at
+       LIMIT 1
+       FOR UPDATE SKIP LOCKED) first_due
+   WHERE lap.id <> ALL($5::uuid[])
+   LIMIT 1),
+due AS (
+  SELECT x.id FROM erp_exports x
+   WHERE x.erp_connection_id = (SELECT id FROM chosen) AND x.status = 'PENDING'
+     AND x.next_attempt_at <= now()
+     AND (x.lease_expires_at IS NULL OR x.lease_expires_at < now())
+   ORDER BY x.next_attempt_at
    LIMIT $2
    FOR UPDATE SKIP LOCKED)
 UPDATE erp_exports e
@@ -49,6 +92,9 @@ UPDATE erp_exports e
 RETURNING e.id, e.draft_order_id, e.org_id, e.erp_connection_id, e.file_name, e.attempts,
           floor(extract(epoch FROM e.first_attempt_at))::bigint AS first_attempt_epoch
 )SQL";
+
+// Below every uuid: a lap after it starts at the first connection.
+constexpr const char* kBeforeEveryConnection = "00000000-0000-0000-0000-000000000000";
 
 // One statement, so one snapshot: the header and the lines of a document are
 // the same committed version of the order, whatever edits it meanwhile.
@@ -113,12 +159,15 @@ auto PgExportQueue::with_transaction(Fn&& fn) {
   }
 }
 
-std::vector<ClaimedExport> PgExportQueue::claim(size_t max, std::chrono::milliseconds lease) {
+std::vector<ClaimedExport> PgExportQueue::claim(const ClaimRequest& request) {
+  const std::string& after =
+      request.after_connection.empty() ? kBeforeEveryConnection : request.after_connection;
   return with_transaction([&](pqxx::work& tx) {
     std::vector<ClaimedExport> claimed;
     std::vector<std::string> ids, unnamed_ids, new_names;
     for (const auto& row :
-         tx.exec_params(kClaimSql, lease_owner_, static_cast<long long>(max), seconds(lease))) {
+         tx.exec_params(kClaimSql, lease_owner_, static_cast<long long>(request.max),
+                        seconds(request.lease), after, pg_array(request.excluded_connections))) {
       ClaimedExport c;
       c.lease_owner = lease_owner_;
       c.export_id = row["id"].as<std::string>();

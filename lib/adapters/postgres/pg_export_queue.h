@@ -17,7 +17,7 @@ class PgExportQueue : public ExportQueue {
   // unique across workers and hosts.
   PgExportQueue(std::string database_url, std::string lease_owner);
 
-  std::vector<ClaimedExport> claim(size_t max, std::chrono::milliseconds lease) override;
+  std::vector<ClaimedExport> claim(const ClaimRequest& request) override;
   size_t renew(const std::vector<LeaseHolder>& leases, std::chrono::milliseconds lease) override;
   std::vector<std::string> record_sent(const std::vector<DeliveryRecord>& deliveries) override;
   void record_failure(const FailureRecord& failure) override;

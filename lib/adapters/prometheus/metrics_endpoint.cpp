@@ -42,8 +42,9 @@ int keep_start_messages(const mg_connection*, const char* message) {
 
 }  // namespace
 
-MetricsEndpoint::MetricsEndpoint(const std::string& listen, Scrape scrape, HealthProblem health)
-    : scrape_(std::move(scrape)), health_(std::move(health)) {
+MetricsEndpoint::MetricsEndpoint(const std::string& listen, Scrape scrape, HealthProblem health,
+                                 HealthNote note)
+    : scrape_(std::move(scrape)), health_(std::move(health)), note_(std::move(note)) {
   std::array<const char*, 9> options = {
       "listening_ports", listen.c_str(),      "num_threads", "2",    "request_timeout_ms",
       "10000",           "enable_keep_alive", "no",          nullptr};
@@ -87,9 +88,13 @@ int MetricsEndpoint::serve_metrics(mg_connection* conn, void* self) {
 
 int MetricsEndpoint::serve_health(mg_connection* conn, void* self) {
   if (is_get(conn)) {
-    const auto problem = static_cast<MetricsEndpoint*>(self)->health_();
+    auto& endpoint = *static_cast<MetricsEndpoint*>(self);
+    const auto problem = endpoint.health_();
+    const std::string note = problem || !endpoint.note_ ? "" : endpoint.note_();
     respond(conn, problem ? 503 : 200, "text/plain; charset=utf-8",
-            problem ? *problem + "\n" : "ok\n");
+            problem        ? *problem + "\n"
+            : note.empty() ? "ok\n"
+                           : "ok\n" + note + "\n");
   }
   return 1;
 }

@@ -18,10 +18,13 @@ class MetricsEndpoint {
   using Scrape = std::function<std::string()>;
   // What is wrong with the daemon right now; nullopt when it is healthy.
   using HealthProblem = std::function<std::optional<std::string>()>;
+  // Said under "ok" while healthy (workers on failing servers); empty: nothing.
+  using HealthNote = std::function<std::string()>;
 
   // `listen` is "ADDRESS:PORT" ("[::1]:9464" for IPv6; port 0 picks a free
   // one). Throws Failure(bad_config) when it cannot listen there.
-  MetricsEndpoint(const std::string& listen, Scrape scrape, HealthProblem health);
+  MetricsEndpoint(const std::string& listen, Scrape scrape, HealthProblem health,
+                  HealthNote note = {});
   ~MetricsEndpoint();
   MetricsEndpoint(const MetricsEndpoint&) = delete;
   MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
@@ -34,6 +37,7 @@ class MetricsEndpoint {
 
   Scrape scrape_;
   HealthProblem health_;
+  HealthNote note_;
   mg_context* context_ = nullptr;
 };
 

@@ -59,7 +59,14 @@ PrometheusMetrics::PrometheusMetrics(QueueStats& queue, const std::string& versi
                   .Name("orderflow_exportd_pruned_total")
                   .Help("What retention removed, by kind (ack_files, ack_file_records, "
                         "archive_copies, exports, audit_entries)")
-                  .Register(*registry_)) {
+                  .Register(*registry_)),
+      workers_on_failing_endpoints_(
+          prometheus::BuildGauge()
+              .Name("orderflow_exportd_workers_on_failing_endpoints")
+              .Help("Export workers holding batches for servers whose last call failed or "
+                    "that were never reached (at most half the workers)")
+              .Register(*registry_)
+              .Add({})) {
   // Every kind from the start, so a rate over it is defined before the first removal.
   for (const auto kind : kPruneKinds) {
     pruned_.Add({{"kind", std::string(to_string(kind))}});
@@ -102,6 +109,10 @@ void PrometheusMetrics::connection_health(const std::string& connection_id,
         .Set(s == state ? 1 : 0);
   }
   consecutive_failures_.Add({{"connection_id", connection_id}}).Set(consecutive_failures);
+}
+
+void PrometheusMetrics::workers_on_failing_endpoints(size_t workers) {
+  workers_on_failing_endpoints_.Set(static_cast<double>(workers));
 }
 
 void PrometheusMetrics::pruned(PruneKind kind, size_t count) {

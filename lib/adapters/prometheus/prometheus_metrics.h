@@ -26,6 +26,7 @@ class PrometheusMetrics final : public Metrics {
   void ack_file_recorded(AckFileVerdict verdict) override;
   void connection_health(const std::string& connection_id, CircuitBreaker::State state,
                          int consecutive_failures) override;
+  void workers_on_failing_endpoints(size_t workers) override;
   void pruned(PruneKind kind, size_t count) override;
 
   // Every metric in the text exposition format (what /metrics serves).
@@ -42,6 +43,7 @@ class PrometheusMetrics final : public Metrics {
   prometheus::Family<prometheus::Gauge>& circuit_state_;
   prometheus::Family<prometheus::Gauge>& consecutive_failures_;
   prometheus::Family<prometheus::Counter>& pruned_;
+  prometheus::Gauge& workers_on_failing_endpoints_;
 };
 
 }  // namespace exportd
