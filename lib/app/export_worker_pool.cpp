@@ -187,22 +187,26 @@ void ExportWorkerPool::run_worker(int index) {
 }
 
 std::vector<ClaimedExport> ExportWorkerPool::claim_batch(int worker, ExportQueue& queue) {
-  std::lock_guard lock(claim_mutex_);
-  const bool untrusted_full = untrusted_sessions_locked() >= std::max(1, options_.workers / 2);
+  std::lock_guard one_claim_at_a_time(claim_mutex_);
   for (;;) {
-    ClaimRequest request{
-        .max = options_.batch_size, .lease = options_.lease, .after_connection = claim_cursor_};
-    for (const auto& [connection_id, held] : sessions_) {
-      const auto limit = session_limits_.find(connection_id);
-      if (held >=
-          (limit == session_limits_.end() ? options_.max_sessions_per_connection : limit->second)) {
-        request.excluded_connections.push_back(connection_id);
-      }
-    }
-    if (untrusted_full) {
-      for (const auto& [connection_id, route] : routes_) {
-        if (!health_.trusted(route)) {
+    ClaimRequest request{.max = options_.batch_size, .lease = options_.lease};
+    bool untrusted_full = false;
+    {
+      std::lock_guard lock(sessions_mutex_);
+      request.after_connection = claim_cursor_;
+      for (const auto& [connection_id, held] : sessions_) {
+        const auto limit = session_limits_.find(connection_id);
+        if (held >= (limit == session_limits_.end() ? options_.max_sessions_per_connection
+                                                    : limit->second)) {
           request.excluded_connections.push_back(connection_id);
+        }
+      }
+      untrusted_full = untrusted_sessions_locked() >= std::max(1, options_.workers / 2);
+      if (untrusted_full) {
+        for (const auto& [connection_id, route] : routes_) {
+          if (!health_.trusted(route)) {
+            request.excluded_connections.push_back(connection_id);
+          }
         }
       }
     }
@@ -211,35 +215,38 @@ std::vector<ClaimedExport> ExportWorkerPool::claim_batch(int worker, ExportQueue
       return batch;
     }
     const ClaimedExport& first = batch.front();
-    claim_cursor_ = first.connection_id;
     // Settings that cannot be read fail the batch before any call.
     Session session{{first.connection_id, "connection:" + first.connection_id, false}};
-    if (const auto route = route_of(first)) {
-      session.route = *route;
-      routes_[first.connection_id] = *route;
-      session_limits_[first.connection_id] =
-          settings_.get(first.connection_id, *first.connection_config)
-              .max_sessions.value_or(options_.max_sessions_per_connection);
-    }
-    if (untrusted_full && !health_.trusted(session.route)) {
-      // A connection first seen now, to a server not yet reached, while as
-      // many workers as may are on such servers: back to the queue, and the
-      // next claim passes over it.
-      for (const auto& item : batch) {
-        postpone(queue, item, std::chrono::milliseconds(0));
+    const auto route = route_of(first);
+    {
+      std::lock_guard lock(sessions_mutex_);
+      claim_cursor_ = first.connection_id;
+      if (route) {
+        session.route = *route;
+        routes_[first.connection_id] = *route;
+        session_limits_[first.connection_id] =
+            settings_.get(first.connection_id, *first.connection_config)
+                .max_sessions.value_or(options_.max_sessions_per_connection);
       }
-      continue;
+      if (!untrusted_full || health_.trusted(session.route)) {
+        ++sessions_[first.connection_id];
+        held_[static_cast<size_t>(worker)] = std::move(session);
+        report_failing_endpoints_locked();
+        return batch;
+      }
     }
-    ++sessions_[first.connection_id];
-    held_[static_cast<size_t>(worker)] = std::move(session);
-    report_failing_endpoints_locked();
-    return batch;
+    // A connection first seen now, to a server not yet reached, while as
+    // many workers as may are on such servers: back to the queue, and the
+    // next claim passes over it.
+    for (const auto& item : batch) {
+      postpone(queue, item, std::chrono::milliseconds(0));
+    }
   }
 }
 
 void ExportWorkerPool::end_session(int worker) {
   {
-    std::lock_guard lock(claim_mutex_);
+    std::lock_guard lock(sessions_mutex_);
     auto& held = held_[static_cast<size_t>(worker)];
     if (held && --sessions_[held->route.connection_id] == 0) {
       sessions_.erase(held->route.connection_id);
@@ -263,7 +270,7 @@ void ExportWorkerPool::report_failing_endpoints_locked() {
 }
 
 std::vector<std::string> ExportWorkerPool::workers_on_failing_endpoints() {
-  std::lock_guard lock(claim_mutex_);
+  std::lock_guard lock(sessions_mutex_);
   std::vector<std::string> endpoints;
   for (const auto& held : held_) {
     if (held && !health_.trusted(held->route)) {
@@ -376,7 +383,7 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
       if (route && kind == FailureKind::transient) {
         health_.failed(*route, e.what());
         endpoint_failed = true;
-        std::lock_guard lock(claim_mutex_);
+        std::lock_guard lock(sessions_mutex_);
         report_failing_endpoints_locked();
       } else if (route) {
         health_.succeeded(*route);

@@ -108,7 +108,7 @@ class ExportWorkerPool {
   // session until end_session.
   std::vector<ClaimedExport> claim_batch(int worker, ExportQueue& queue);
   void end_session(int worker);
-  // With claim_mutex_ held.
+  // With sessions_mutex_ held.
   int untrusted_sessions_locked();
   void report_failing_endpoints_locked();
   // The route of an export (its endpoint from its settings); nullopt when its
@@ -147,8 +147,12 @@ class ExportWorkerPool {
   std::stop_source stop_;  // every worker's, and every wait's
   std::mutex mutex_;
   std::condition_variable_any wakeup_;
-  std::uint64_t generation_ = 0;                 // bumped by wake(); guarded by mutex_
-  std::mutex claim_mutex_;                       // claims go one at a time; guards the four below
+  std::uint64_t generation_ = 0;  // bumped by wake(); guarded by mutex_
+  // Claims go one at a time, so the caps they count are exact. Held across
+  // the database call: nothing but claims ever waits for it.
+  std::mutex claim_mutex_;
+  // Guards the five below; never held across a call that may block.
+  std::mutex sessions_mutex_;
   std::string claim_cursor_;                     // the connection claimed last
   std::map<std::string, int> sessions_;          // by connection: workers holding its batches
   std::map<std::string, DeliveryRoute> routes_;  // by connection, once claimed
