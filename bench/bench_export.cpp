@@ -156,11 +156,13 @@ void run_ack_part(const Options& o, const std::string& dir, const std::string& u
   // The daemon's own metrics, so their cost is in the figure.
   exportd::PgQueueStats queue_stats(url);
   exportd::PrometheusMetrics metrics(queue_stats, "bench");
+  exportd::ConnectionHealth health(metrics);
   exportd::DropzoneCache unused(
       dropzone, [](const exportd::ConnectionSettings&) { return nullptr; },
       [](const std::string& s) { return s; }, 1);
   exportd::AckPoller poller(
-      {}, [&](int) { return std::make_unique<exportd::PgAckStore>(url); }, unused, metrics);
+      {}, [&](int) { return std::make_unique<exportd::PgAckStore>(url); }, unused, metrics,
+      health);
   exportd::PgAckStore store(url);
   const auto start = Clock::now();
   size_t handled = 0;

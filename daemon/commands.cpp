@@ -14,6 +14,7 @@
 #include "adapters/postgres/migrator.h"
 #include "adapters/postgres/pg_ack_deadlines.h"
 #include "adapters/postgres/pg_ack_store.h"
+#include "adapters/postgres/pg_circuit_log.h"
 #include "adapters/postgres/pg_connection_store.h"
 #include "adapters/postgres/pg_draft_store.h"
 #include "adapters/postgres/pg_export_history.h"
@@ -30,6 +31,7 @@
 #include "adapters/systemd/sd_notifier.h"
 #include "app/ack_deadline_sweeper.h"
 #include "app/ack_poller.h"
+#include "app/circuit_publisher.h"
 #include "app/config_reload.h"
 #include "app/connection_admin.h"
 #include "app/connection_health.h"
@@ -281,18 +283,21 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
       .poll_interval = std::chrono::seconds(config.ack_poll_interval_s),
       .max_file_bytes = static_cast<size_t>(config.ack_max_file_bytes)};
   // One connection per worker and per ack thread, the pool's lease keeper,
-  // the wake-up listener, the ack deadline sweeper and retention; queue_stats
-  // (metrics, /healthz) is already among those in use. A database down at
-  // start-up is waited for, not refused.
+  // the wake-up listener, the ack deadline sweeper, retention and the
+  // circuit publisher; queue_stats (metrics, /healthz) is already among
+  // those in use. A database down at start-up is waited for, not refused.
   if (const auto spare = queue_stats.free_connections()) {
-    check_database_capacity(config, config.export_workers + ack_options.threads + 4, *spare);
+    check_database_capacity(config, config.export_workers + ack_options.threads + 5, *spare);
   }
   // Whoever asks whether the database answers reads this, never the database.
   DatabaseProbe database([&] { return queue_stats.pending(); }, std::chrono::seconds(1),
                          std::chrono::seconds(3));
   PrometheusMetrics metrics(queue_stats, EXPORTD_VERSION);
-  ConnectionHealth health(metrics);
   const std::string owner = lease_owner_prefix();
+  ConnectionHealth health(metrics);
+  CircuitPublisher circuits(std::make_unique<PgCircuitLog>(config.database_url, owner));
+  health.publish_to(circuits);
+  circuits.start();
   const std::unique_ptr<Archive> archive = open_archive(config);
   WorkerPoolOptions worker_options = pool_options(config);
   worker_options.archive = archive.get();
@@ -312,7 +317,7 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
                               secret_opener(config), ack_options.threads);
   AckPoller acks(
       ack_options, [&](int) { return std::make_unique<PgAckStore>(config.database_url); },
-      ack_dropzones, metrics);
+      ack_dropzones, metrics, health);
   acks.start();
   AckDeadlineSweeper ack_deadlines(std::make_unique<PgAckDeadlines>(config.database_url),
                                    std::chrono::seconds(config.ack_timeout_s));
@@ -392,6 +397,7 @@ int run_daemon(const std::string& config_path, bool config_path_given) {
         acks.stop();
         ack_deadlines.stop();
         housekeeping.stop();
+        circuits.stop();  // the states the last deliveries left
       },
       std::chrono::seconds(3), pg_abort_all);
   pg_abort_all();  // the listener's and the probe's last calls need no answer

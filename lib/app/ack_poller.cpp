@@ -28,8 +28,8 @@ constexpr int kMaxSuffix = 10000;
 constexpr std::chrono::seconds kMaxBackoff = std::chrono::minutes(5);
 
 // Failed polls of a connection back off on their own, doubling the interval
-// after each: the ack side never touches the delivery breaker, so a bad ack
-// directory never pauses deliveries.
+// after each: only an SFTP server's transient failures reach the breaker
+// shared with the deliveries, so a bad ack directory never pauses deliveries.
 std::chrono::seconds next_poll_after(std::chrono::seconds interval, int failures) {
   if (failures <= 1) {
     return interval;
@@ -86,11 +86,12 @@ std::string move_unique(Dropzone& dropzone, const std::string& directory, const 
 }  // namespace
 
 AckPoller::AckPoller(AckPollerOptions options, StoreFactory stores, DropzoneCache& dropzones,
-                     Metrics& metrics)
+                     Metrics& metrics, ConnectionHealth& health)
     : options_(std::move(options)),
       stores_(std::move(stores)),
       dropzones_(dropzones),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      health_(health) {}
 
 AckPoller::~AckPoller() {
   stop();
@@ -322,6 +323,15 @@ void AckPoller::refresh_connections(AckStore& store) {
     if (!added) {
       it->second.connection = c;  // settings may have changed
     }
+    it->second.route.reset();
+    try {
+      const auto settings = settings_.get(c.connection_id, c.config);
+      if (settings.mode == DropzoneMode::sftp) {
+        it->second.route = DeliveryRoute{c.connection_id, delivery_endpoint(settings), true};
+      }
+    } catch (const std::exception&) {
+      // its poll records why
+    }
   }
   std::erase_if(schedule_, [&](const auto& entry) {
     return !active.contains(entry.first) && !entry.second.running;
@@ -329,38 +339,53 @@ void AckPoller::refresh_connections(AckStore& store) {
   refreshed_ = Clock::now();
 }
 
-bool AckPoller::poll_connection(int index, AckStore& store, const AckConnection& connection,
-                                std::chrono::seconds& interval,
-                                std::optional<CronSchedule>& ack_schedule, bool& more) {
+AckPoller::PollOutcome AckPoller::poll_connection(int index, AckStore& store,
+                                                  const AckConnection& connection,
+                                                  std::chrono::seconds interval) {
   const std::string& id = connection.connection_id;
+  PollOutcome outcome{.interval = interval};
   ConnectionSettings settings;
   try {
     settings = settings_.get(id, connection.config);
   } catch (const Failure& e) {
     store.record_poll(id, e.what());
-    return false;
+    outcome.succeeded = false;
+    return outcome;
   }
   if (settings.ack_poll_interval_s) {
-    interval = std::chrono::seconds(*settings.ack_poll_interval_s);
+    outcome.interval = std::chrono::seconds(*settings.ack_poll_interval_s);
   }
-  ack_schedule = settings.ack_schedule;
-  if (ack_schedule && !ack_schedule->matches(options_.now())) {
-    return true;  // not its minute: polled at the next one
+  outcome.ack_schedule = settings.ack_schedule;
+  if (outcome.ack_schedule && !outcome.ack_schedule->matches(options_.now())) {
+    return outcome;  // not its minute: polled at the next one
+  }
+  std::optional<DeliveryRoute> route;
+  if (settings.mode == DropzoneMode::sftp) {
+    route = DeliveryRoute{id, delivery_endpoint(settings), true};
+    if (const auto until = health_.paused_until(*route)) {
+      outcome.paused_until = *until;
+      return outcome;
+    }
   }
   if (!store.try_claim_connection(id)) {
-    return true;  // another host polls it now
+    return outcome;  // another host polls it now
   }
-  bool succeeded = false;
   try {
     Dropzone& dropzone = dropzones_.get(index, id, settings, connection.sealed_secret);
     const auto summary = poll_once(store, dropzone, id, settings);
-    more = summary.more;
-    succeeded = true;
+    outcome.more = summary.more;
+    if (route) {
+      health_.endpoint_succeeded(*route);
+    }
     store.record_poll(id, "");
   } catch (const std::exception& e) {
-    log_event(
-        Level::warn, "ack poll failed",
-        {{"connection_id", id}, {"error", e.what()}, {"category", to_string(failure_kind_of(e))}});
+    outcome.succeeded = false;
+    const FailureKind kind = failure_kind_of(e);
+    log_event(Level::warn, "ack poll failed",
+              {{"connection_id", id}, {"error", e.what()}, {"category", to_string(kind)}});
+    if (route && kind == FailureKind::transient) {
+      health_.failed(*route, e.what());
+    }
     try {
       store.record_poll(id, e.what());
     } catch (const std::exception&) {
@@ -368,7 +393,11 @@ bool AckPoller::poll_connection(int index, AckStore& store, const AckConnection&
     }
   }
   store.release_connection(id);
-  return succeeded;
+  return outcome;
+}
+
+bool AckPoller::risky(const Schedule& s) {
+  return s.failures > 0 || (s.route && !health_.trusted(*s.route));
 }
 
 AckPoller::Schedule* AckPoller::next_due(Clock::time_point now, Clock::time_point& wake) {
@@ -376,7 +405,7 @@ AckPoller::Schedule* AckPoller::next_due(Clock::time_point now, Clock::time_poin
   const bool failing_taken = failing_polls_ > 0 && options_.threads > 1;
   Schedule* chosen = nullptr;
   for (auto& [id, s] : schedule_) {
-    if (s.running || (s.failures > 0 && failing_taken)) {
+    if (s.running || (failing_taken && risky(s))) {
       continue;  // a finishing poll wakes the waiting threads
     }
     if (s.due > now) {
@@ -415,7 +444,7 @@ void AckPoller::run_thread(int index) {
           continue;
         }
         chosen->running = true;
-        failing = chosen->failures > 0;
+        failing = risky(*chosen);
         failing_polls_ += failing ? 1 : 0;
         next = chosen->connection;
       }
@@ -424,11 +453,9 @@ void AckPoller::run_thread(int index) {
         std::lock_guard lock(mutex_);
         interval = options_.poll_interval;
       }
-      std::optional<CronSchedule> ack_schedule;
-      bool more = false;
-      bool succeeded = false;
+      PollOutcome outcome;
       try {
-        succeeded = poll_connection(index, *store, *next, interval, ack_schedule, more);
+        outcome = poll_connection(index, *store, *next, interval);
       } catch (...) {
         std::lock_guard lock(mutex_);
         schedule_.at(next->connection_id).running = false;
@@ -441,9 +468,11 @@ void AckPoller::run_thread(int index) {
         auto& s = schedule_.at(next->connection_id);
         s.running = false;
         failing_polls_ -= failing ? 1 : 0;
-        s.failures = succeeded ? 0 : s.failures + 1;
-        s.due =
-            more ? Clock::now() : next_poll_due(interval, s.failures, ack_schedule, options_.now());
+        s.failures = outcome.succeeded ? 0 : s.failures + 1;
+        s.due = outcome.paused_until ? *outcome.paused_until
+                : outcome.more       ? Clock::now()
+                               : next_poll_due(outcome.interval, s.failures, outcome.ack_schedule,
+                                               options_.now());
       }
       changed_.notify_all();
       backoff = std::chrono::milliseconds(200);

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/connection_health.h"
 #include "app/connection_settings_cache.h"
 #include "app/dropzone_cache.h"
 #include "domain/schedule.h"
@@ -55,10 +56,13 @@ class AckPoller {
  public:
   using StoreFactory = std::function<std::unique_ptr<AckStore>(int thread)>;
 
-  // Failing polls of a connection back off on their own schedule; the ack
-  // side never pauses deliveries.
+  // Failing polls of a connection back off on their own schedule. A poll of
+  // an SFTP server shares its endpoint's breaker with the deliveries
+  // (`health`): not made while the breaker pauses the server, and its
+  // outcome counts (a transient failure against the server, an answer for
+  // it); a bad ack directory never pauses deliveries.
   AckPoller(AckPollerOptions options, StoreFactory stores, DropzoneCache& dropzones,
-            Metrics& metrics);
+            Metrics& metrics, ConnectionHealth& health);
   ~AckPoller();  // stops and joins
   AckPoller(const AckPoller&) = delete;
   AckPoller& operator=(const AckPoller&) = delete;
@@ -84,25 +88,37 @@ class AckPoller {
     std::chrono::steady_clock::time_point due;
     bool running = false;
     int failures = 0;  // consecutive failed polls
+    // Its SFTP server's; nullopt for a local directory or unreadable settings.
+    std::optional<DeliveryRoute> route;
+  };
+  // What one turn of a connection came to, and when it is due again.
+  struct PollOutcome {
+    bool succeeded = true;
+    bool more = false;  // stopped at max_files_per_poll: due again at once
+    std::chrono::seconds interval{};
+    std::optional<CronSchedule> ack_schedule;
+    // Set: not polled, its server's breaker pauses it until then.
+    std::optional<std::chrono::steady_clock::time_point> paused_until;
   };
 
   void run_thread(int index);
   void refresh_connections(AckStore& store);
   // The connection a thread polls next, with mutex_ held: the most overdue
   // one, never the first in id order, so none waits behind others that keep
-  // falling due. A connection whose last poll failed may hang whoever polls
-  // it (a server that takes connections and never answers): while one
-  // thread polls such a connection, the others leave them alone and serve
-  // the rest. Null when none may go now; `wake` is then lowered to when the
-  // next one falls due.
+  // falling due. A connection whose last poll failed, or whose SFTP server
+  // is not trusted (failing, or not reached yet), may hang whoever polls it
+  // (a server that takes connections and never answers): while one thread
+  // polls such a connection, the others leave them alone and serve the
+  // rest. Null when none may go now; `wake` is then lowered to when the next
+  // one falls due.
   Schedule* next_due(std::chrono::steady_clock::time_point now,
                      std::chrono::steady_clock::time_point& wake);
-  // False when the poll failed.
   // Skips the poll, as a success, outside the minutes of the connection's
-  // ack_schedule (given back for the next due time, with its interval).
-  bool poll_connection(int index, AckStore& store, const AckConnection& connection,
-                       std::chrono::seconds& interval, std::optional<CronSchedule>& ack_schedule,
-                       bool& more);
+  // ack_schedule; `interval` is the daemon's default.
+  PollOutcome poll_connection(int index, AckStore& store, const AckConnection& connection,
+                              std::chrono::seconds interval);
+  // Whether polling `s` may hang the thread (see next_due).
+  bool risky(const Schedule& s);
   void flush(AckStore& store, Dropzone& dropzone, const std::string& connection_id,
              const ConnectionSettings& settings, std::vector<AckFileRecord>& batch,
              AckPollSummary& summary);
@@ -111,13 +127,14 @@ class AckPoller {
   StoreFactory stores_;
   DropzoneCache& dropzones_;
   Metrics& metrics_;
+  ConnectionHealth& health_;
   ConnectionSettingsCache settings_;
   std::vector<std::jthread> threads_;
   std::stop_source stop_;  // every thread's, and every wait's
   std::mutex mutex_;       // guards schedule_, refreshed_, failing_polls_
   std::condition_variable_any changed_;
   std::map<std::string, Schedule> schedule_;
-  int failing_polls_ = 0;  // threads polling a connection whose last poll failed
+  int failing_polls_ = 0;  // threads polling a risky connection
   std::chrono::steady_clock::time_point refreshed_;
   std::mutex seen_mutex_;
   std::map<std::string, std::map<std::string, Seen>> seen_;  // by connection, then file

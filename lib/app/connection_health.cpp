@@ -74,6 +74,9 @@ void ConnectionHealth::report(const std::string& connection_id) {
   if (first || told->second != std::pair(state, failures)) {
     told->second = {state, failures};
     metrics_.connection_health(connection_id, state, failures);
+    if (publisher_ != nullptr) {
+      publisher_->note(connection_id, state, failures);
+    }
   }
 }
 

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 
+#include "app/circuit_publisher.h"
 #include "domain/circuit_breaker.h"
 #include "ports/metrics.h"
 
@@ -34,6 +35,10 @@ class ConnectionHealth {
 
   explicit ConnectionHealth(Metrics& metrics, CircuitBreaker::Options options = {},
                             Now now = CircuitBreaker::Clock::now);
+
+  // Also told each connection's state when it changes, as the metrics are
+  // (under the lock: it must not block). Set before any worker starts.
+  void publish_to(CircuitPublisher& publisher) { publisher_ = &publisher; }
 
   // Allowed when both breakers allow; a trial is taken only then.
   CircuitBreaker::Admission admit(const DeliveryRoute& route);
@@ -79,6 +84,7 @@ class ConnectionHealth {
   void report(const std::string& connection_id);
 
   Metrics& metrics_;
+  CircuitPublisher* publisher_ = nullptr;
   CircuitBreaker::Options options_;
   Now now_;
   std::mutex mutex_;

@@ -41,6 +41,16 @@ std::optional<std::string> next_delivery_window(const ConnectionSettings& settin
                                          : schedule->next_matching_minute(now));
 }
 
+nlohmann::ordered_json circuit_json(const std::optional<ConnectionReport::Circuit>& circuit) {
+  if (!circuit) {
+    return nullptr;
+  }
+  return {{"state", circuit->state},
+          {"consecutive_failures", circuit->consecutive_failures},
+          {"since", circuit->since},
+          {"reported_by", circuit->reported_by}};
+}
+
 std::optional<ConnectionSettings> settings_of(const ConnectionReport& connection) {
   try {
     return parse_connection_settings(nlohmann::json::parse(connection.config));
@@ -77,7 +87,9 @@ nlohmann::ordered_json status_report_json(const StatusReport& report,
                            {"last_ack_poll_error", or_null(c.last_ack_poll_error)},
                            {"ack_overdue", c.ack_overdue.exports},
                            {"oldest_ack_overdue_age_s", age_or_null(c.ack_overdue.oldest_age)},
-                           {"next_delivery_window", window}});
+                           {"next_delivery_window", window},
+                           {"in_flight", c.in_flight},
+                           {"circuit", circuit_json(c.circuit)}});
   }
   json["connections"] = connections;
   return json;
@@ -103,6 +115,16 @@ std::string status_report_text(const StatusReport& report,
             (c.ack_overdue.oldest_age
                  ? " (oldest sent " + std::to_string(c.ack_overdue.oldest_age->count()) + " s ago)"
                  : "");
+    text += "; in flight " + std::to_string(c.in_flight);
+    if (c.circuit) {
+      text.append("; circuit ").append(c.circuit->state);
+      if (c.circuit->consecutive_failures > 0) {
+        text.append(" after ")
+            .append(std::to_string(c.circuit->consecutive_failures))
+            .append(" failures");
+      }
+      text.append(" since ").append(c.circuit->since);
+    }
     const auto settings = settings_of(c);
     if (const auto at = settings ? next_delivery_window(*settings, now) : std::nullopt) {
       text.append("; next delivery window ")

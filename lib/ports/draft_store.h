@@ -20,7 +20,16 @@ struct ConnectionReport {
   std::optional<std::string> last_ack_poll_at;     // RFC 3339 UTC; nullopt: never polled
   std::optional<std::string> last_ack_poll_error;  // nullopt: the last poll worked
   AckOverdue ack_overdue;                          // SENT exports past their ack deadline
-  std::string config;  // its stored settings (erp_connections.config), as JSON text
+  std::string config;       // its stored settings (erp_connections.config), as JSON text
+  long long in_flight = 0;  // claimed by a worker of any daemon, lease running
+  // Its delivery state as a daemon last published it; nullopt: never.
+  struct Circuit {
+    std::string state;  // "closed", "open", "half_open"
+    int consecutive_failures = 0;
+    std::string since;  // RFC 3339 UTC
+    std::string reported_by;
+  };
+  std::optional<Circuit> circuit;
 };
 
 // The figures of `status`.

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "tests/e2e/daemon_harness.h"
 #include "tests/support/pg_cluster.h"
@@ -240,10 +241,18 @@ TEST_CASE("sftp e2e: permission denied pauses the connection; the exports wait f
   CHECK(s.count(org.org_id, "PENDING") == "2");
   CHECK(s.count(org.org_id, "FAILED") == "0");
   CHECK(query_value(s.url, "SELECT count(*) FROM draft_orders WHERE status = 'ERROR'") == "0");
+  // `status`, another process, shows the daemon's breaker.
+  const auto circuit_state = [&] {
+    const auto r = run_cli({"status", "--json", "--config", s.daemon.config_path()});
+    const auto circuit = nlohmann::json::parse(r.out)["connections"][0]["circuit"];
+    return circuit.is_null() ? std::string("none") : circuit["state"].get<std::string>();
+  };
+  CHECK(eventually([&] { return circuit_state() == "open"; }, 10s));
 
   // The operator fixes the permissions: delivered after the pause, no attempt spent on it.
   run_capture({.argv = {"chown", server().user(), locked}});
   REQUIRE(eventually([&] { return s.all_sent(org.org_id, 2); }, 30s));
+  CHECK(eventually([&] { return circuit_state() == "closed"; }, 10s));
   daemon.signal(SIGTERM);
   CHECK(daemon.wait(10s) == 0);
   CHECK(query_value(s.url, "SELECT max(attempts) FROM erp_exports WHERE org_id = '" + org.org_id +

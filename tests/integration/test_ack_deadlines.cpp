@@ -92,13 +92,14 @@ struct DeadlineRig {
                              const std::string& answer) const {
     std::ofstream(dir + "/acks/" + kind + "_sales_order_" + export_id + ".json") << answer;
     FakeMetrics metrics;
+    ConnectionHealth health(metrics);
     FilesystemDropzone filesystem({dir});
     DropzoneCache cache(
         filesystem, [](const ConnectionSettings&) { return nullptr; },
         [](const std::string& s) { return s; }, 1);
     AckPoller poller(
         {.now = [] { return kMovedAt; }}, [this](int) { return std::make_unique<PgAckStore>(url); },
-        cache, metrics);
+        cache, metrics, health);
     PgAckStore store(url);
     ConnectionSettings settings;
     settings.export_path = dir + "/exports";

@@ -31,6 +31,7 @@
 
 using namespace exportd;
 using namespace exportd::testing;
+using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
@@ -66,6 +67,7 @@ struct Rig {
   SeededOrg org;
   ConnectionSettings settings;
   FakeMetrics metrics;
+  ConnectionHealth health{metrics};
   FilesystemDropzone filesystem{{"/"}};
   SocketDeadlines deadlines;
   std::unique_ptr<Dropzone> sftp;
@@ -94,7 +96,7 @@ struct Rig {
         [](const std::string& s) { return s; }, 1);
     poller = std::make_unique<AckPoller>(
         AckPollerOptions{.max_file_bytes = 4096, .batch_size = 3, .now = [this] { return now; }},
-        [this](int) { return std::make_unique<PgAckStore>(url); }, *unused_cache, metrics);
+        [this](int) { return std::make_unique<PgAckStore>(url); }, *unused_cache, metrics, health);
   }
 
   Dropzone& dropzone() { return sftp ? *sftp : static_cast<Dropzone&>(filesystem); }
@@ -368,7 +370,7 @@ TEST_CASE(
   sshd().freeze();
   AckPoller poller(
       {.max_files_per_poll = 3, .batch_size = 2, .threads = 2},
-      [&](int) { return std::make_unique<PgAckStore>(rig.url); }, cache, rig.metrics);
+      [&](int) { return std::make_unique<PgAckStore>(rig.url); }, cache, rig.metrics, rig.health);
   const auto started = std::chrono::steady_clock::now();
   poller.start();
   // All ten, three per poll, while the other thread waits on the frozen server.
@@ -437,7 +439,7 @@ TEST_CASE(
   sshd().freeze();
   AckPoller poller(
       {.threads = 2}, [&](int) { return std::make_unique<PgAckStore>(rig.url); }, cache,
-      rig.metrics);
+      rig.metrics, rig.health);
   poller.start();
   // A first poll of each may run beside another: none has failed yet.
   REQUIRE(eventually(failed_once, std::chrono::seconds(60)));
@@ -481,6 +483,92 @@ TEST_CASE(
   }
   INFO("failed polls ended " << closest << " ms apart at the closest");
   CHECK(closest >= std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count() * 3 / 4);
+}
+
+TEST_CASE("ack poller: a server paused by its breaker is not polled until the pause ends",
+          "[ack][sftp]") {
+  Rig rig(false);
+  nlohmann::json config = sshd().connection_config(sshd().user_dir("paused"));
+  config["ack_poll_interval_s"] = 1;
+  query_value(rig.url, "UPDATE erp_connections SET config = '" + config.dump() + "' WHERE id = '" +
+                           rig.org.connection_id + "' RETURNING 1");
+  const std::string acks = config["ack_path"].get<std::string>();
+  const auto ids = seed_exports(rig.url, rig.org, 1, 1);
+  mark_sent(rig.url, ids);
+  std::ofstream(acks + "/ack_" + rig.stem(ids[0]) + ".json") << kAck;
+  // The deliveries found the server failing: its breaker is open for 3 s.
+  ConnectionHealth health(rig.metrics, {.failure_threshold = 1, .initial_pause = 3s});
+  const DeliveryRoute route{rig.org.connection_id,
+                            delivery_endpoint(parse_connection_settings(config)), true};
+  health.failed(route, "connection timed out");
+  DropzoneCache cache(
+      rig.filesystem,
+      [&](const ConnectionSettings& s) {
+        return std::make_unique<SftpDropzone>(s, SftpOptions{}, rig.deadlines);
+      },
+      [](const std::string& s) { return s; }, 1);
+  AckPoller poller(
+      {.threads = 1}, [&](int) { return std::make_unique<PgAckStore>(rig.url); }, cache,
+      rig.metrics, health);
+  const auto started = std::chrono::steady_clock::now();
+  poller.start();
+  std::this_thread::sleep_for(1500ms);
+  CHECK(export_value(rig.url, ids[0], "status") == "SENT");
+  CHECK(query_value(rig.url, "SELECT last_ack_poll_at FROM erp_connections WHERE id = '" +
+                                 rig.org.connection_id + "'")
+            .empty());
+  REQUIRE(eventually([&] { return export_value(rig.url, ids[0], "status") == "ACKED"; }, 10s));
+  poller.stop();
+  CHECK(std::chrono::steady_clock::now() - started >= 3s);
+  // The poll's answer closed the server's breaker for the deliveries too.
+  CHECK(health.trusted(route));
+  CHECK(health.state(rig.org.connection_id) == CircuitBreaker::State::closed);
+}
+
+TEST_CASE(
+    "ack poller: a server frozen before its first poll holds one thread; the other polls the "
+    "rest",
+    "[ack][sftp]") {
+  Rig rig(false);
+  query_value(rig.url, "UPDATE erp_connections SET is_active = false RETURNING 1");
+  std::vector<std::string> frozen;
+  for (int i = 0; i < 4; ++i) {
+    const std::string name = "never-answered-" + std::to_string(i);
+    const auto org = seed_org(rig.url, name, "/unused", "/unused");
+    query_value(rig.url, "UPDATE erp_connections SET config = '" +
+                             sshd().connection_config(sshd().user_dir(name)).dump() +
+                             "' WHERE id = '" + org.connection_id + "' RETURNING 1");
+    frozen.push_back(org.connection_id);
+  }
+  DropzoneCache cache(
+      rig.filesystem,
+      [&](const ConnectionSettings& s) {
+        return std::make_unique<SftpDropzone>(s, SftpOptions{.operation_timeout = 8s},
+                                              rig.deadlines);
+      },
+      [](const std::string& s) { return s; }, 2);
+  sshd().freeze();
+  AckPoller poller(
+      {.threads = 2}, [&](int) { return std::make_unique<PgAckStore>(rig.url); }, cache,
+      rig.metrics, rig.health);
+  poller.start();
+  // A healthy connection appears while the frozen server holds a poll; the
+  // poller sees it at its next look at the connections (every 5 s).
+  const auto ids = seed_exports(rig.url, rig.org, 1, 1);
+  mark_sent(rig.url, ids);
+  rig.drop("ack_" + rig.stem(ids[0]) + ".json", kAck);
+  query_value(rig.url, "UPDATE erp_connections SET is_active = true WHERE id = '" +
+                           rig.org.connection_id + "' RETURNING 1");
+  const bool answered =
+      eventually([&] { return export_value(rig.url, ids[0], "status") == "ACKED"; }, 7500ms);
+  // Before any poll of the frozen server gave up (8 s): the second thread
+  // never went there.
+  const auto frozen_failures = query_value(
+      rig.url, "SELECT count(*) FROM erp_connections WHERE last_ack_poll_error IS NOT NULL");
+  sshd().thaw();
+  poller.stop();
+  CHECK(answered);
+  CHECK(frozen_failures == "0");
 }
 
 TEST_CASE("ack store: an idle poll that changes nothing writes no row", "[ack]") {
@@ -634,7 +722,8 @@ TEST_CASE("ack poller: a connection with an ack_schedule is polled only in its m
   std::atomic<std::chrono::system_clock::time_point> wall{nine - std::chrono::seconds(2)};
   AckPoller poller(
       {.now = [&] { return wall.load(); }},
-      [&](int) { return std::make_unique<PgAckStore>(rig.url); }, *rig.unused_cache, rig.metrics);
+      [&](int) { return std::make_unique<PgAckStore>(rig.url); }, *rig.unused_cache, rig.metrics,
+      rig.health);
   poller.start();
   REQUIRE(eventually([&] { return !polled_at(control.connection_id).empty(); },
                      std::chrono::seconds(10)));

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/postgres/pg_circuit_log.h"
 #include "adapters/postgres/pg_draft_store.h"
 #include "adapters/redis/redis_idempotency_store.h"
 #include "app/draft_commands.h"
@@ -155,4 +156,37 @@ TEST_CASE("status: queue depth, oldest PENDING, recent failures, ack polls", "[d
   // The stored settings, from which status finds the next delivery window.
   const auto config = nlohmann::json::parse(report.connections[0].config);
   CHECK(config["delivery_schedule"]["cron"] == "0 6 * * *");
+}
+
+TEST_CASE("status: in-flight exports and the circuit state a daemon published", "[drafts]") {
+  DraftFixture f;
+  const auto other = seed_org(f.url, "zeta", "/tmp/exportd-none/z", "/tmp/exportd-none/za");
+  seed_exports(f.url, f.org, 4, 1);
+  // Two claimed with a running lease, one whose lease lapsed.
+  query_value(f.url,
+              "UPDATE erp_exports SET lease_owner = 'w', lease_expires_at = now() + interval '1 "
+              "minute' WHERE id IN (SELECT id FROM erp_exports ORDER BY id LIMIT 2) RETURNING 1");
+  query_value(f.url,
+              "UPDATE erp_exports SET lease_owner = 'w', lease_expires_at = now() - interval '1 "
+              "minute' WHERE id IN (SELECT id FROM erp_exports WHERE lease_owner IS NULL"
+              " ORDER BY id LIMIT 1) RETURNING 1");
+  PgCircuitLog circuits(f.url, "host-a:41");
+  const auto at = std::chrono::sys_days(std::chrono::year(2026) / 11 / 24) + 3h;
+  circuits.publish({{f.org.connection_id, CircuitBreaker::State::closed, 1, at}});
+  circuits.publish({{f.org.connection_id, CircuitBreaker::State::open, 3, at + 1s},
+                    // A connection deleted meanwhile is passed over.
+                    {"00000000-0000-4000-8000-000000000000", CircuitBreaker::State::open, 3, at}});
+
+  const auto report = f.drafts.status_report();
+  REQUIRE(report.connections.size() == 2);
+  const auto& acme = report.connections[0];
+  CHECK(acme.in_flight == 2);
+  REQUIRE(acme.circuit);
+  CHECK(acme.circuit->state == "open");
+  CHECK(acme.circuit->consecutive_failures == 3);
+  CHECK(acme.circuit->since == "2026-11-24T03:00:01Z");
+  CHECK(acme.circuit->reported_by == "host-a:41");
+  CHECK(report.connections[1].connection_id == other.connection_id);
+  CHECK(report.connections[1].in_flight == 0);
+  CHECK_FALSE(report.connections[1].circuit);
 }

@@ -24,14 +24,18 @@ StatusReport sample() {
        "cannot list",
        {2, 7300s},
        R"({"mode":"filesystem","export_path":"/e","ack_path":"/a",)"
-       R"("delivery_schedule":{"cron":"*/15 6-21 * * 1-5","timezone":"Europe/Berlin"}})"},
+       R"("delivery_schedule":{"cron":"*/15 6-21 * * 1-5","timezone":"Europe/Berlin"}})",
+       2,
+       ConnectionReport::Circuit{"open", 3, "2025-12-26T10:00:00Z", "host-a:41"}},
       {"zeta",
        "c2",
        false,
        std::nullopt,
        std::nullopt,
        {},
-       R"({"mode":"filesystem","export_path":"/e","ack_path":"/a"})"}};
+       R"({"mode":"filesystem","export_path":"/e","ack_path":"/a"})",
+       0,
+       std::nullopt}};
   return report;
 }
 
@@ -49,10 +53,13 @@ TEST_CASE("status --json keeps its keys, their order and nulls", "[app]") {
         R"("last_ack_poll_at":"2025-12-26T10:00:01Z","last_ack_poll_error":"cannot list",)"
         R"("ack_overdue":2,"oldest_ack_overdue_age_s":7300,)"
         R"("next_delivery_window":{"at":"2026-11-30T05:00:00Z","timezone":"Europe/Berlin",)"
-        R"("cron":"*/15 6-21 * * 1-5"}},)"
+        R"("cron":"*/15 6-21 * * 1-5"},"in_flight":2,)"
+        R"("circuit":{"state":"open","consecutive_failures":3,"since":"2025-12-26T10:00:00Z",)"
+        R"("reported_by":"host-a:41"}},)"
         R"({"org":"zeta","connection_id":"c2","active":false,)"
         R"("last_ack_poll_at":null,"last_ack_poll_error":null,)"
-        R"("ack_overdue":0,"oldest_ack_overdue_age_s":null,"next_delivery_window":null}]})");
+        R"("ack_overdue":0,"oldest_ack_overdue_age_s":null,"next_delivery_window":null,)"
+        R"("in_flight":0,"circuit":null}]})");
   CHECK(status_report_json(StatusReport{}, kFridayEvening).dump() ==
         R"({"exports":{},"oldest_pending_age_s":null,"failed_last_24h":0,"connections":[]})");
 }
@@ -64,8 +71,9 @@ TEST_CASE("status prints one line per figure and per connection", "[app]") {
         "FAILED in the last 24 h: 1\n"
         "connections:\n"
         "  acme: last ack poll 2025-12-26T10:00:01Z, failed: cannot list; overdue 2 (oldest "
-        "sent 7300 s ago); next delivery window 2026-11-30T05:00:00Z (Europe/Berlin)\n"
-        "  zeta (inactive): last ack poll never; overdue 0\n");
+        "sent 7300 s ago); in flight 2; circuit open after 3 failures since "
+        "2025-12-26T10:00:00Z; next delivery window 2026-11-30T05:00:00Z (Europe/Berlin)\n"
+        "  zeta (inactive): last ack poll never; overdue 0; in flight 0\n");
 }
 
 TEST_CASE("status: inside a delivery window the window is the current minute", "[app][cron]") {

@@ -100,12 +100,32 @@ StatusReport PgDraftStore::status_report() {
          tx.exec("SELECT o.slug, c.id, c.is_active,"
                  "       to_char(c.last_ack_poll_at AT TIME ZONE 'UTC',"
                  "               'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_ack_poll_at,"
-                 "       c.last_ack_poll_error, c.config::text AS config"
-                 "  FROM erp_connections c JOIN orgs o ON o.id = c.org_id ORDER BY o.slug")) {
-      report.connections.push_back(
-          {row["slug"].as<std::string>(), row["id"].as<std::string>(), row["is_active"].as<bool>(),
-           text(row["last_ack_poll_at"]), text(row["last_ack_poll_error"]),
-           overdue(row["id"].as<std::string>()), row["config"].as<std::string>()});
+                 "       c.last_ack_poll_error, c.config::text AS config,"
+                 "       coalesce(f.in_flight, 0) AS in_flight, ci.state, ci.consecutive_failures,"
+                 "       to_char(ci.changed_at AT TIME ZONE 'UTC',"
+                 "               'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS since, ci.reported_by"
+                 "  FROM erp_connections c JOIN orgs o ON o.id = c.org_id"
+                 "  LEFT JOIN exportd_connection_circuits ci ON ci.erp_connection_id = c.id"
+                 // Through the index of PENDING exports: finished ones are never read.
+                 "  LEFT JOIN (SELECT erp_connection_id, count(*) AS in_flight FROM erp_exports"
+                 "              WHERE status = 'PENDING' AND lease_expires_at > now()"
+                 "              GROUP BY erp_connection_id) f ON f.erp_connection_id = c.id"
+                 " ORDER BY o.slug")) {
+      ConnectionReport c{row["slug"].as<std::string>(),
+                         row["id"].as<std::string>(),
+                         row["is_active"].as<bool>(),
+                         text(row["last_ack_poll_at"]),
+                         text(row["last_ack_poll_error"]),
+                         overdue(row["id"].as<std::string>()),
+                         row["config"].as<std::string>(),
+                         row["in_flight"].as<long long>(),
+                         std::nullopt};
+      if (!row["state"].is_null()) {
+        c.circuit = ConnectionReport::Circuit{
+            row["state"].as<std::string>(), row["consecutive_failures"].as<int>(),
+            row["since"].as<std::string>(), row["reported_by"].as<std::string>()};
+      }
+      report.connections.push_back(std::move(c));
     }
     return report;
   });
