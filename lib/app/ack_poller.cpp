@@ -367,18 +367,7 @@ AckPoller::PollOutcome AckPoller::poll_connection(int index, AckStore& store,
       return outcome;
     }
   }
-  if (!store.try_claim_connection(id)) {
-    return outcome;  // another host polls it now
-  }
-  try {
-    Dropzone& dropzone = dropzones_.get(index, id, settings, connection.sealed_secret);
-    const auto summary = poll_once(store, dropzone, id, settings);
-    outcome.more = summary.more;
-    if (route) {
-      health_.endpoint_succeeded(*route);
-    }
-    store.record_poll(id, "");
-  } catch (const std::exception& e) {
+  const auto failed = [&](const std::exception& e) {
     outcome.succeeded = false;
     const FailureKind kind = failure_kind_of(e);
     log_event(Level::warn, "ack poll failed",
@@ -391,8 +380,41 @@ AckPoller::PollOutcome AckPoller::poll_connection(int index, AckStore& store,
     } catch (const std::exception&) {
       // the database is the problem; the next poll records it
     }
+  };
+  // Most polls find no answer: they take no lock and, while their outcome
+  // stays the same, write nothing (record_poll), so an idle connection costs
+  // the database nothing. With answers, the directory is listed again under
+  // the lock, so only one host handles them.
+  Dropzone* dropzone = nullptr;
+  bool answers = false;
+  try {
+    dropzone = &dropzones_.get(index, id, settings, connection.sealed_secret);
+    const auto files = dropzone->list_files(settings.ack_path);
+    answers = std::any_of(files.begin(), files.end(), [](const DirectoryEntry& file) {
+      return parse_ack_name(file.name).has_value();
+    });
+  } catch (const std::exception& e) {
+    failed(e);
+    return outcome;
   }
-  store.release_connection(id);
+  if (answers) {
+    if (!store.try_claim_connection(id)) {
+      return outcome;  // another host polls it now
+    }
+    try {
+      outcome.more = poll_once(store, *dropzone, id, settings).more;
+    } catch (const std::exception& e) {
+      failed(e);
+    }
+    store.release_connection(id);
+    if (!outcome.succeeded) {
+      return outcome;
+    }
+  }
+  if (route) {
+    health_.endpoint_succeeded(*route);
+  }
+  store.record_poll(id, "");
   return outcome;
 }
 

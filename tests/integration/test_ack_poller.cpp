@@ -571,6 +571,51 @@ TEST_CASE(
   CHECK(frozen_failures == "0");
 }
 
+namespace {
+
+// The real store, counting the locks taken: what each poll costs the database.
+struct LockCountingStore : PgAckStore {
+  LockCountingStore(const std::string& url, std::atomic<int>& locks)
+      : PgAckStore(url), locks_(locks) {}
+  bool try_claim_connection(const std::string& connection_id) override {
+    ++locks_;
+    return PgAckStore::try_claim_connection(connection_id);
+  }
+  std::atomic<int>& locks_;
+};
+
+}  // namespace
+
+TEST_CASE("ack poller: a poll that finds no answer takes no lock", "[ack]") {
+  Rig rig(false);
+  query_value(rig.url,
+              "UPDATE erp_connections SET config = config || '{\"ack_poll_interval_s\": 1}'"
+              " RETURNING 1");
+  std::ofstream(rig.ack_dir + "/readme.txt") << "not an answer";
+  std::atomic<int> locks{0};
+  DropzoneCache cache(
+      rig.filesystem, [](const ConnectionSettings&) { return nullptr; },
+      [](const std::string& s) { return s; }, 2);
+  AckPoller idle(
+      {}, [&](int) { return std::make_unique<LockCountingStore>(rig.url, locks); }, cache,
+      rig.metrics, rig.health);
+  idle.start();
+  // Polled (the first outcome is written), again and again, never locked.
+  REQUIRE(eventually(
+      [&] { return !query_value(rig.url, "SELECT last_ack_poll_at FROM erp_connections").empty(); },
+      10s));
+  std::this_thread::sleep_for(2500ms);
+  CHECK(locks == 0);
+
+  // An answer: locked, handled.
+  const auto ids = seed_exports(rig.url, rig.org, 1, 1);
+  mark_sent(rig.url, ids);
+  rig.drop("ack_" + rig.stem(ids[0]) + ".json", kAck);
+  REQUIRE(eventually([&] { return export_value(rig.url, ids[0], "status") == "ACKED"; }, 10s));
+  idle.stop();
+  CHECK(locks >= 1);
+}
+
 TEST_CASE("ack store: an idle poll that changes nothing writes no row", "[ack]") {
   Rig rig(false);
   // Each write of the row gives it a new version, with a new xmin.
