@@ -6,6 +6,10 @@
 //                 [--sftp-exports N]   (0 skips the SFTP part; it needs root for sshd)
 //                 [--ack-files N]      (0 skips the ack poller part)
 //                 [--history N]        (N finished exports for the lifecycle part; 0 skips it)
+//                 [--tenants N] [--bad-orgs B] [--arrival-s S]   (0 skips; needs root for sshd)
+//                 [--backlog N] [--trickle-orgs K]               (0 skips)
+//                 [--ack-connections N]                          (0 skips)
+//   --exports 0 skips the local throughput and latency part.
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -32,6 +36,7 @@
 #include "adapters/socket_deadlines.h"
 #include "app/ack_poller.h"
 #include "app/retention.h"
+#include "bench_tenants.h"
 #include "domain/connection_settings.h"
 #include "logging/logging.h"
 #include "tests/support/http.h"
@@ -161,8 +166,7 @@ void run_ack_part(const Options& o, const std::string& dir, const std::string& u
       dropzone, [](const exportd::ConnectionSettings&) { return nullptr; },
       [](const std::string& s) { return s; }, 1);
   exportd::AckPoller poller(
-      {}, [&](int) { return std::make_unique<exportd::PgAckStore>(url); }, unused, metrics,
-      health);
+      {}, [&](int) { return std::make_unique<exportd::PgAckStore>(url); }, unused, metrics, health);
   exportd::PgAckStore store(url);
   const auto start = Clock::now();
   size_t handled = 0;
@@ -440,6 +444,7 @@ void run_sftp_part(const Options& o, const std::string& dir, const std::string& 
 
 int main(int argc, char** argv) {
   Options o;
+  exportd::bench::TenantOptions tenants;
   o.binary = (fs::path(argv[0]).parent_path() / "orderflow-exportd").string();
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
@@ -458,73 +463,91 @@ int main(int argc, char** argv) {
       o.ack_files = value;
     } else if (flag == "--history") {
       o.history = value;
+    } else if (flag == "--tenants") {
+      tenants.tenants = value;
+    } else if (flag == "--bad-orgs") {
+      tenants.bad_orgs = value;
+    } else if (flag == "--arrival-s") {
+      tenants.arrival_s = value;
+    } else if (flag == "--backlog") {
+      tenants.backlog = value;
+    } else if (flag == "--trickle-orgs") {
+      tenants.trickle_orgs = value;
+    } else if (flag == "--ack-connections") {
+      tenants.ack_connections = value;
     }
   }
+  tenants.binary = o.binary;
+  tenants.workers = o.workers;
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const std::string dir = make_temp_dir("exportd-bench");
   fs::create_directories(dir + "/dropzone");
   std::printf("orderflow-exportd delivery benchmark: %d exports of %d lines, workers = %d\n",
               o.exports, o.lines, o.workers);
 
-  std::printf("baseline plain loop, 1 writer, fsync file + dir each: %8.0f files/s\n",
-              plain_loop_files_per_second(dir + "/base1", o.exports, 1));
-  std::printf("baseline plain loop, 4 writers sharing dir fsync:     %8.0f files/s\n",
-              plain_loop_files_per_second(dir + "/base4", o.exports, 4));
-
   PgCluster cluster;
   const std::string url = cluster.fresh_database();
-  const auto org =
-      seed_org(url, "bench", dir + "/dropzone/bench/exports", dir + "/dropzone/bench/acks");
   const std::string config = write_config(dir, url, o);
-  pqxx::connection conn(url);
+  if (o.exports > 0) {
+    std::printf("baseline plain loop, 1 writer, fsync file + dir each: %8.0f files/s\n",
+                plain_loop_files_per_second(dir + "/base1", o.exports, 1));
+    std::printf("baseline plain loop, 4 writers sharing dir fsync:     %8.0f files/s\n",
+                plain_loop_files_per_second(dir + "/base4", o.exports, 4));
 
-  // Throughput: a full queue, drained by the daemon.
-  seed_exports(url, org, o.exports, o.lines);
-  const auto start = Clock::now();
-  Process daemon({.argv = {o.binary, "run", "--config", config}, .stderr_path = dir + "/log"});
-  while (count_sent(conn) < o.exports) {
-    std::this_thread::sleep_for(50ms);  // polling must not steal the CPU it measures
-    if (seconds_since(start) > 300) {
-      std::fprintf(stderr, "timed out; see %s/log\n", dir.c_str());
-      return 1;
+    const auto org =
+        seed_org(url, "bench", dir + "/dropzone/bench/exports", dir + "/dropzone/bench/acks");
+    pqxx::connection conn(url);
+
+    // Throughput: a full queue, drained by the daemon.
+    seed_exports(url, org, o.exports, o.lines);
+    const auto start = Clock::now();
+    Process daemon({.argv = {o.binary, "run", "--config", config}, .stderr_path = dir + "/log"});
+    while (count_sent(conn) < o.exports) {
+      std::this_thread::sleep_for(50ms);  // polling must not steal the CPU it measures
+      if (seconds_since(start) > 300) {
+        std::fprintf(stderr, "timed out; see %s/log\n", dir.c_str());
+        return 1;
+      }
     }
-  }
-  const double throughput = o.exports / seconds_since(start);
-  std::printf("daemon throughput (fsync'ed, durable):               %8.0f exports/s\n", throughput);
+    const double throughput = o.exports / seconds_since(start);
+    std::printf("daemon throughput (fsync'ed, durable):               %8.0f exports/s\n",
+                throughput);
 
-  // Latency when idle: one export at a time, insert commit to SENT, from the
-  // database's own clock so polling here adds nothing.
-  for (int i = 0; i < o.latency_samples; ++i) {
-    seed_exports(url, org, 1, o.lines);
-    std::this_thread::sleep_for(20ms);
-  }
-  const auto all = static_cast<long long>(o.exports) + o.latency_samples;
-  while (count_sent(conn) < all && seconds_since(start) < 300) {
-    std::this_thread::sleep_for(50ms);  // polling must not steal the CPU it measures
-  }
-  std::vector<double> latencies;
-  {
-    pqxx::nontransaction tx(conn);
-    for (const auto& row :
-         tx.exec("SELECT extract(epoch FROM sent_at - created_at) * 1000 FROM erp_exports"
-                 " ORDER BY created_at DESC LIMIT " +
-                 std::to_string(o.latency_samples))) {
-      latencies.push_back(row[0].as<double>());
+    // Latency when idle: one export at a time, insert commit to SENT, from the
+    // database's own clock so polling here adds nothing.
+    for (int i = 0; i < o.latency_samples; ++i) {
+      seed_exports(url, org, 1, o.lines);
+      std::this_thread::sleep_for(20ms);
     }
-  }
-  std::sort(latencies.begin(), latencies.end());
-  const auto pct = [&](double p) {
-    return latencies.empty() ? 0.0
-                             : latencies[std::min(
-                                   latencies.size() - 1,
-                                   static_cast<size_t>(p * static_cast<double>(latencies.size())))];
-  };
-  std::printf("idle insert-to-SENT latency: p50 %.1f ms, p99 %.1f ms (%zu samples)\n", pct(0.50),
-              pct(0.99), latencies.size());
+    const auto all = static_cast<long long>(o.exports) + o.latency_samples;
+    while (count_sent(conn) < all && seconds_since(start) < 300) {
+      std::this_thread::sleep_for(50ms);  // polling must not steal the CPU it measures
+    }
+    std::vector<double> latencies;
+    {
+      pqxx::nontransaction tx(conn);
+      for (const auto& row :
+           tx.exec("SELECT extract(epoch FROM sent_at - created_at) * 1000 FROM erp_exports"
+                   " ORDER BY created_at DESC LIMIT " +
+                   std::to_string(o.latency_samples))) {
+        latencies.push_back(row[0].as<double>());
+      }
+    }
+    std::sort(latencies.begin(), latencies.end());
+    const auto pct = [&](double p) {
+      return latencies.empty()
+                 ? 0.0
+                 : latencies[std::min(
+                       latencies.size() - 1,
+                       static_cast<size_t>(p * static_cast<double>(latencies.size())))];
+    };
+    std::printf("idle insert-to-SENT latency: p50 %.1f ms, p99 %.1f ms (%zu samples)\n", pct(0.50),
+                pct(0.99), latencies.size());
 
-  daemon.signal(SIGTERM);
-  daemon.wait(30s);
-  std::printf("daemon peak RSS: %.1f MiB\n", static_cast<double>(daemon.peak_rss_kib()) / 1024.0);
+    daemon.signal(SIGTERM);
+    daemon.wait(30s);
+    std::printf("daemon peak RSS: %.1f MiB\n", static_cast<double>(daemon.peak_rss_kib()) / 1024.0);
+  }
   if (o.ack_files > 0) {
     run_ack_part(o, dir, url);
   }
@@ -533,6 +556,15 @@ int main(int argc, char** argv) {
   }
   if (o.sftp_exports > 0) {
     run_sftp_part(o, dir, url, config);
+  }
+  if (tenants.tenants > 0) {
+    exportd::bench::run_tenants_part(tenants, cluster, dir);
+  }
+  if (tenants.backlog > 0) {
+    exportd::bench::run_backlog_part(tenants, cluster, dir);
+  }
+  if (tenants.ack_connections > 0) {
+    exportd::bench::run_ack_connections_part(tenants, cluster, dir);
   }
   std::error_code ec;
   fs::remove_all(dir, ec);
