@@ -202,11 +202,14 @@ std::vector<ClaimedExport> ExportWorkerPool::claim_batch(int worker, ExportQueue
         }
       }
       untrusted_full = untrusted_sessions_locked() >= std::max(1, options_.workers / 2);
-      if (untrusted_full) {
-        for (const auto& [connection_id, route] : routes_) {
-          if (!health_.trusted(route)) {
-            request.excluded_connections.push_back(connection_id);
-          }
+      for (const auto& [connection_id, route] : routes_) {
+        const bool trusted = health_.trusted(route);
+        if (!trusted && untrusted_full) {
+          request.excluded_connections.push_back(connection_id);
+        }
+        // Local directories share batches while they answer.
+        if (!trusted && !route.network) {
+          request.unbatchable_connections.push_back(connection_id);
         }
       }
     }
@@ -214,22 +217,36 @@ std::vector<ClaimedExport> ExportWorkerPool::claim_batch(int worker, ExportQueue
     if (batch.empty()) {
       return batch;
     }
-    const ClaimedExport& first = batch.front();
-    // Settings that cannot be read fail the batch before any call.
-    Session session{{first.connection_id, "connection:" + first.connection_id, false}};
-    const auto route = route_of(first);
+    Session session;
+    std::map<std::string, int> limits;  // of the batch's connections whose settings read
+    for (const auto& item : batch) {
+      if (std::any_of(session.routes.begin(), session.routes.end(),
+                      [&](const auto& r) { return r.connection_id == item.connection_id; })) {
+        continue;
+      }
+      if (const auto route = route_of(item)) {
+        session.routes.push_back(*route);
+        limits[item.connection_id] =
+            settings_.get(item.connection_id, *item.connection_config)
+                .max_sessions.value_or(options_.max_sessions_per_connection);
+      } else {
+        // Settings that cannot be read fail the export before any call.
+        session.routes.push_back({item.connection_id, "connection:" + item.connection_id, false});
+      }
+    }
     {
       std::lock_guard lock(sessions_mutex_);
-      claim_cursor_ = first.connection_id;
-      if (route) {
-        session.route = *route;
-        routes_[first.connection_id] = *route;
-        session_limits_[first.connection_id] =
-            settings_.get(first.connection_id, *first.connection_config)
-                .max_sessions.value_or(options_.max_sessions_per_connection);
+      claim_cursor_ = batch.front().connection_id;
+      for (const auto& route : session.routes) {
+        if (const auto limit = limits.find(route.connection_id); limit != limits.end()) {
+          routes_[route.connection_id] = route;
+          session_limits_[route.connection_id] = limit->second;
+        }
       }
-      if (!untrusted_full || health_.trusted(session.route)) {
-        ++sessions_[first.connection_id];
+      if (!untrusted_full || !untrusted_locked(session)) {
+        for (const auto& route : session.routes) {
+          ++sessions_[route.connection_id];
+        }
         held_[static_cast<size_t>(worker)] = std::move(session);
         report_failing_endpoints_locked();
         return batch;
@@ -248,8 +265,12 @@ void ExportWorkerPool::end_session(int worker) {
   {
     std::lock_guard lock(sessions_mutex_);
     auto& held = held_[static_cast<size_t>(worker)];
-    if (held && --sessions_[held->route.connection_id] == 0) {
-      sessions_.erase(held->route.connection_id);
+    if (held) {
+      for (const auto& route : held->routes) {
+        if (--sessions_[route.connection_id] == 0) {
+          sessions_.erase(route.connection_id);
+        }
+      }
     }
     held.reset();
     report_failing_endpoints_locked();
@@ -257,10 +278,15 @@ void ExportWorkerPool::end_session(int worker) {
   wake();  // a worker that found every due connection at its cap may claim now
 }
 
+bool ExportWorkerPool::untrusted_locked(const Session& session) {
+  return std::any_of(session.routes.begin(), session.routes.end(),
+                     [&](const DeliveryRoute& route) { return !health_.trusted(route); });
+}
+
 int ExportWorkerPool::untrusted_sessions_locked() {
   int untrusted = 0;
   for (const auto& held : held_) {
-    untrusted += held && !health_.trusted(held->route) ? 1 : 0;
+    untrusted += held && untrusted_locked(*held) ? 1 : 0;
   }
   return untrusted;
 }
@@ -273,8 +299,14 @@ std::vector<std::string> ExportWorkerPool::workers_on_failing_endpoints() {
   std::lock_guard lock(sessions_mutex_);
   std::vector<std::string> endpoints;
   for (const auto& held : held_) {
-    if (held && !health_.trusted(held->route)) {
-      endpoints.push_back(held->route.endpoint);
+    if (!held) {
+      continue;
+    }
+    for (const auto& route : held->routes) {
+      if (!health_.trusted(route)) {
+        endpoints.push_back(route.endpoint);  // the first one is what holds the worker
+        break;
+      }
     }
   }
   return endpoints;

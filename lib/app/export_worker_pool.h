@@ -96,16 +96,17 @@ class ExportWorkerPool {
   void update(std::chrono::milliseconds poll_interval, RetryPolicy retry);
 
  private:
-  // A worker's batch: whose it is, so that claims leave a connection alone
-  // while max_sessions workers hold its batches.
+  // A worker's batch: whose exports it holds (one connection's, or several
+  // local directories'), so that claims leave a connection alone while
+  // max_sessions workers hold its exports.
   struct Session {
-    DeliveryRoute route;
+    std::vector<DeliveryRoute> routes;
   };
 
   void run_worker(int index);
-  // Claims the next connection's batch round-robin, within the connection
-  // caps and the bound on failing endpoints; the worker holds it as a
-  // session until end_session.
+  // Claims the next batch round-robin, within the connection caps and the
+  // bound on failing endpoints; the worker holds it as a session until
+  // end_session.
   std::vector<ClaimedExport> claim_batch(int worker, ExportQueue& queue);
   void end_session(int worker);
   // With sessions_mutex_ held.
@@ -114,6 +115,8 @@ class ExportWorkerPool {
   // The route of an export (its endpoint from its settings); nullopt when its
   // settings cannot be read, which fails it before any call.
   std::optional<DeliveryRoute> route_of(const ClaimedExport& item);
+  // With sessions_mutex_ held: whether the session's exports may hang.
+  bool untrusted_locked(const Session& session);
   void deliver_batch(int worker, ExportQueue& queue, std::vector<ClaimedExport>& batch);
   void postpone(ExportQueue& queue, const ClaimedExport& item, std::chrono::milliseconds delay);
   // How long an export claimed outside its connection's delivery schedule

@@ -32,7 +32,7 @@ std::string failing_endpoints_note(const std::vector<std::string>& endpoints, in
     ++held[endpoint];
   }
   std::string note = std::to_string(endpoints.size()) + " of " + std::to_string(workers) +
-                     " workers in calls to failing servers:";
+                     " workers in calls to failing or unreached servers:";
   const char* separator = " ";
   for (const auto& [endpoint, count] : held) {
     note.append(separator).append(endpoint).append(" (").append(std::to_string(count)).append(")");

@@ -16,7 +16,7 @@ std::string service_status_line(std::optional<long long> pending, std::uint64_t 
                                 std::chrono::system_clock::time_point now,
                                 const std::string& note = "");
 
-// "2 of 4 workers in calls to failing servers: sftp://a:22 (2)", from one
+// "2 of 4 workers in calls to failing or unreached servers: sftp://a:22 (2)", from one
 // endpoint per such worker; empty when there is none.
 std::string failing_endpoints_note(const std::vector<std::string>& endpoints, int workers);
 

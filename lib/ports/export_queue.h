@@ -38,17 +38,23 @@ struct LeaseHolder {
   std::string owner;
 };
 
-// What one claim may take. A claim serves ONE connection: up to `max` of its
-// due exports, oldest first, so a batch never makes one connection's exports
-// wait behind another's slow server. The connection is the first, in id order
-// after `after_connection` and wrapping around, with a due export that no
-// racing claimer holds, so claims that pass the previous claim's connection
-// serve connections round-robin, whatever one of them has queued.
+// What one claim may take. A claim starts at one connection: the first, in
+// id order after `after_connection` and wrapping around, with a due export
+// that no racing claimer holds, so claims that pass the previous claim's
+// connection serve connections round-robin, whatever one of them has queued.
+// The batch is up to `max` of that connection's due exports, oldest first;
+// when it is batchable, the batch also takes the next batchable
+// connections' exports, round-robin among them (each one's oldest, then
+// each one's second...). Batchable are the connections to local directories
+// (their calls cannot hang on a server) but for those listed here as failing:
+// a batch never makes one connection's exports wait behind another's slow
+// server.
 struct ClaimRequest {
   size_t max = 32;
   std::chrono::milliseconds lease{30000};
   std::string after_connection;  // empty: from the first connection
   std::vector<std::string> excluded_connections;
+  std::vector<std::string> unbatchable_connections;
 };
 
 struct DeliveryRecord {
@@ -71,7 +77,8 @@ class ExportQueue {
   virtual ~ExportQueue() = default;
 
   // Leases up to `request.max` due, unleased PENDING exports of one
-  // connection (see ClaimRequest); empty when no connection has any.
+  // connection, or of several batchable ones (see ClaimRequest); empty when
+  // no connection has any.
   virtual std::vector<ClaimedExport> claim(const ClaimRequest& request) = 0;
 
   // Extends each lease its owner still holds; returns how many were. Any

@@ -73,6 +73,8 @@ class FakeExportStore {
   std::function<FakeClock::time_point()> now = [] { return FakeClock::now(); };
   // Records, failures and postponements refused because the lease was gone.
   int lost = 0;
+  // The connections of each claim's batch, in claim order.
+  std::vector<std::set<std::string>> batches;
 };
 
 class FakeExportQueue : public ExportQueue {
@@ -80,43 +82,78 @@ class FakeExportQueue : public ExportQueue {
   explicit FakeExportQueue(FakeExportStore& store, std::string owner = "worker")
       : store_(store), owner_(std::move(owner)) {}
 
-  // One connection's exports per claim, the connections taken round-robin
-  // as the port says.
+  // The connections taken round-robin, batchable ones together, as the port
+  // says.
   std::vector<ClaimedExport> claim(const ClaimRequest& request) override {
     std::lock_guard lock(store_.mutex);
     const auto now = store_.now();
     const auto claimable = [&](const FakeExport& e) {
       return e.status == "PENDING" && (!e.leased || now >= e.lease_expires) && !e.last_retry_after;
     };
+    const auto listed = [](const std::vector<std::string>& list, const std::string& id) {
+      return std::find(list.begin(), list.end(), id) != list.end();
+    };
     std::set<std::string> due_connections;
     for (const auto& [id, e] : store_.exports) {
-      const auto& connection = e.claim.connection_id;
-      const bool excluded =
-          std::find(request.excluded_connections.begin(), request.excluded_connections.end(),
-                    connection) != request.excluded_connections.end();
-      if (claimable(e) && !excluded) {
-        due_connections.insert(connection);
+      if (claimable(e) && !listed(request.excluded_connections, e.claim.connection_id)) {
+        due_connections.insert(e.claim.connection_id);
       }
     }
     if (due_connections.empty()) {
       return {};
     }
-    auto chosen = due_connections.upper_bound(request.after_connection);
-    if (chosen == due_connections.end()) {
-      chosen = due_connections.begin();
+    // The lap: after the cursor, then from the first.
+    std::vector<std::string> lap(due_connections.upper_bound(request.after_connection),
+                                 due_connections.end());
+    lap.insert(lap.end(), due_connections.begin(),
+               due_connections.upper_bound(request.after_connection));
+    std::map<std::string, bool> local;
+    for (const auto& [id, e] : store_.exports) {
+      local[e.claim.connection_id] =
+          e.claim.connection_config &&
+          nlohmann::json::parse(*e.claim.connection_config).value("mode", "") == "filesystem";
     }
-    std::vector<ClaimedExport> out;
-    for (auto& [id, e] : store_.exports) {
-      if (out.size() < request.max && e.claim.connection_id == *chosen && claimable(e)) {
-        e.leased = true;
-        e.lease_owner = owner_;
-        e.lease_expires = now + request.lease;
-        ++e.claims;
-        e.claim.attempts = ++e.attempts;
-        e.claim.lease_owner = owner_;
-        out.push_back(e.claim);
+    const auto batchable = [&](const std::string& connection) {
+      return local[connection] && !listed(request.unbatchable_connections, connection);
+    };
+    std::vector<std::string> chosen{lap.front()};
+    if (batchable(lap.front())) {
+      for (size_t i = 1; i < lap.size(); ++i) {
+        if (batchable(lap[i])) {
+          chosen.push_back(lap[i]);
+        }
       }
     }
+    std::vector<ClaimedExport> out;
+    while (out.size() < request.max) {
+      bool any = false;
+      for (const auto& connection : chosen) {
+        size_t seen = 0;
+        for (auto& [id, e] : store_.exports) {
+          if (e.claim.connection_id != connection || !claimable(e)) {
+            continue;
+          }
+          if (seen++ == 0 && out.size() < request.max) {  // its oldest not yet taken
+            e.leased = true;
+            e.lease_owner = owner_;
+            e.lease_expires = now + request.lease;
+            ++e.claims;
+            e.claim.attempts = ++e.attempts;
+            e.claim.lease_owner = owner_;
+            out.push_back(e.claim);
+            any = true;
+          }
+        }
+      }
+      if (!any) {
+        break;
+      }
+    }
+    std::set<std::string> connections;
+    for (const auto& c : out) {
+      connections.insert(c.connection_id);
+    }
+    store_.batches.push_back(connections);
     return out;
   }
   size_t renew(const std::vector<LeaseHolder>& leases, std::chrono::milliseconds lease) override {

@@ -99,7 +99,7 @@ TEST_CASE("metrics endpoint: /healthz names the servers holding workers, still h
   MetricsEndpoint endpoint(
       "127.0.0.1:0", [] { return std::string(); }, [&] { return problem; }, [&] { return note; });
   CHECK(http_get(endpoint.port(), "/healthz").body == "ok\n");
-  note = "2 of 4 workers in calls to failing servers: sftp://a:22 (2)";
+  note = "2 of 4 workers in calls to failing or unreached servers: sftp://a:22 (2)";
   auto response = http_get(endpoint.port(), "/healthz");
   CHECK(response.status == 200);
   CHECK(response.body == "ok\n" + note + "\n");

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <map>
 #include <pqxx/pqxx>
 #include <set>
 #include <thread>
@@ -383,6 +384,17 @@ std::vector<SeededOrg> seed_orgs(const std::string& url, int count) {
   return orgs;
 }
 
+// Their connections now go to SFTP servers: each claim is one connection's.
+void make_servers(const std::string& url, const std::vector<SeededOrg>& orgs) {
+  for (const auto& org : orgs) {
+    query_value(url,
+                "UPDATE erp_connections SET config = jsonb_build_object('mode', 'sftp', 'host', "
+                "'erp.example', 'username', 'u', 'private_key_path', '/k', 'export_path', '/in', "
+                "'ack_path', '/out') WHERE id = '" +
+                    org.connection_id + "' RETURNING 1");
+  }
+}
+
 std::set<std::string> connections_of(const std::vector<ClaimedExport>& batch) {
   std::set<std::string> connections;
   for (const auto& c : batch) {
@@ -393,10 +405,11 @@ std::set<std::string> connections_of(const std::vector<ClaimedExport>& batch) {
 
 }  // namespace
 
-TEST_CASE("claims serve one connection each, round-robin, whatever one has queued",
+TEST_CASE("claims of servers serve one connection each, round-robin, whatever one has queued",
           "[postgres][fair]") {
   const std::string url = PgCluster::shared().fresh_database();
   const auto orgs = seed_orgs(url, 3);
+  make_servers(url, orgs);
   // The backlog is the oldest work, and its connection comes first in a lap.
   seed_exports(url, orgs[0], 300, 1);
   seed_exports(url, orgs[1], 1, 1);
@@ -425,6 +438,7 @@ TEST_CASE("claims serve one connection each, round-robin, whatever one has queue
 TEST_CASE("a claim passes over excluded connections", "[postgres][fair]") {
   const std::string url = PgCluster::shared().fresh_database();
   const auto orgs = seed_orgs(url, 3);
+  make_servers(url, orgs);
   for (const auto& org : orgs) {
     seed_exports(url, org, 2, 1);
   }
@@ -445,6 +459,7 @@ TEST_CASE("a claim passes over a connection whose due exports a racing claimer h
           "[postgres][fair]") {
   const std::string url = PgCluster::shared().fresh_database();
   const auto orgs = seed_orgs(url, 2);
+  make_servers(url, orgs);
   seed_exports(url, orgs[0], 5, 1);
   seed_exports(url, orgs[1], 5, 1);
   // Another host's claim of the first connection, not yet committed.
@@ -465,6 +480,7 @@ TEST_CASE("a claim reaches the connection after a long run of ones with nothing 
           "[postgres][fair]") {
   const std::string url = PgCluster::shared().fresh_database();
   const auto orgs = seed_orgs(url, 40);
+  make_servers(url, orgs);
   for (size_t i = 0; i + 1 < orgs.size(); ++i) {
     seed_exports(url, orgs[i], 3, 1);
   }
@@ -474,4 +490,43 @@ TEST_CASE("a claim reaches the connection after a long run of ones with nothing 
   PgExportQueue queue(url, "worker-a");
   CHECK(connections_of(queue.claim({.max = 10, .lease = 30s})) ==
         std::set<std::string>{orgs.back().connection_id});
+}
+
+TEST_CASE("local directories share a claim, round-robin; a server's claims are its own",
+          "[postgres][fair]") {
+  const std::string url = PgCluster::shared().fresh_database();
+  const auto orgs = seed_orgs(url, 5);
+  for (const auto& org : orgs) {
+    seed_exports(url, org, 3, 1);
+  }
+  // The third goes to an SFTP server; the fifth's directory is failing.
+  make_servers(url, {orgs[2]});
+  PgExportQueue queue(url, "worker-a");
+  const std::vector<std::string> failing{orgs[4].connection_id};
+  // From the first, a local directory: the lap's local ones, one export of
+  // each per turn (the server and the failing directory passed over).
+  const auto mixed = queue.claim({.max = 4, .lease = 30s, .unbatchable_connections = failing});
+  REQUIRE(mixed.size() == 4);
+  std::map<std::string, int> per_connection;
+  for (const auto& c : mixed) {
+    ++per_connection[c.connection_id];
+  }
+  CHECK(per_connection.size() == 3);
+  CHECK(per_connection.contains(orgs[3].connection_id));
+  for (const auto& [connection, n] : per_connection) {
+    CHECK(n <= 2);
+  }
+  // Starting at the server: its exports alone.
+  const auto alone = queue.claim({.max = 4,
+                                  .lease = 30s,
+                                  .after_connection = orgs[1].connection_id,
+                                  .unbatchable_connections = failing});
+  CHECK(connections_of(alone) == std::set<std::string>{orgs[2].connection_id});
+  CHECK(alone.size() == 3);
+  // Starting at the failing directory: its exports alone.
+  const auto failing_alone = queue.claim({.max = 10,
+                                          .lease = 30s,
+                                          .after_connection = orgs[3].connection_id,
+                                          .unbatchable_connections = failing});
+  CHECK(connections_of(failing_alone) == std::set<std::string>{orgs[4].connection_id});
 }

@@ -637,3 +637,29 @@ TEST_CASE("connections to one server share its breaker", "[app][tenants]") {
           CircuitBreaker::State::open);
   }
 }
+
+TEST_CASE("local directories that answer share batches; a server's batch is its own",
+          "[app][tenants]") {
+  Pool p({.workers = 1, .batch_size = 4});
+  for (const std::string c : {"conn-a", "conn-b", "conn-c"}) {
+    for (int i = 0; i < 20; ++i) {
+      p.store.add(c + "-" + std::to_string(i), filesystem_in("/" + c), c);
+    }
+  }
+  for (int i = 0; i < 8; ++i) {
+    p.store.add("s-" + std::to_string(i), sftp_to("erp.example"), "conn-s");
+  }
+  p.pool.start();
+  REQUIRE(eventually([&] { return p.pool.delivered() == 68; }, 10s));
+  p.pool.stop();
+  std::lock_guard lock(p.store.mutex);
+  bool shared = false;
+  for (const auto& batch : p.store.batches) {
+    shared = shared || batch.size() == 3;
+    if (batch.contains("conn-s")) {
+      CHECK(batch.size() == 1);
+    }
+  }
+  // Once each had answered: until then a connection is not known to answer.
+  CHECK(shared);
+}

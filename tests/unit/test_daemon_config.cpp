@@ -263,7 +263,9 @@ TEST_CASE("the service status line", "[config]") {
   CHECK(service_status_line(std::nullopt, 0, std::nullopt, now) ==
         "database unreachable, 0 delivered since start, no delivery yet");
   const auto note = failing_endpoints_note({"sftp://b:22", "sftp://a:2222", "sftp://b:22"}, 4);
-  CHECK(note == "3 of 4 workers in calls to failing servers: sftp://a:2222 (1), sftp://b:22 (2)");
+  CHECK(note ==
+        "3 of 4 workers in calls to failing or unreached servers: sftp://a:2222 (1), sftp://b:22 "
+        "(2)");
   CHECK(service_status_line(3, 120, now - std::chrono::seconds(4), now, note) ==
         "3 pending, 120 delivered since start, last delivery 4 s ago, " + note);
   CHECK(failing_endpoints_note({}, 4).empty());

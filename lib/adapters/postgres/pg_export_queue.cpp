@@ -31,15 +31,18 @@ Text opt_json(const nlohmann::json& value) {
   return value.is_null() ? Text{} : Text{value.get<std::string>()};
 }
 
-// One connection per claim, the first of a lap that starts after $4: the
+// A claim starts at the first connection of a lap that begins after $4: the
 // connections with PENDING exports above $4 in id order, then those from the
 // first up to $4 itself (it goes last). Each step of the lap is one probe of
-// erp_exports_pending_by_connection, and the lap is walked only as far as the
-// LIMIT needs (a WITH query is evaluated as far as it is read). A connection
-// is chosen when $5 does not exclude it and it has a due export no racing claimer
-// holds: that export is locked here with SKIP LOCKED, so two claimers racing
-// for one connection part ways instead of one coming back empty. `due` then
-// takes the connection's oldest due exports (the row locked here is ours).
+// erp_exports_pending_by_connection, and the lap is walked only as far as
+// needed (a WITH query is evaluated as far as it is read). A connection
+// counts when $5 does not exclude it and it has a due export no racing
+// claimer holds: that export is locked here with SKIP LOCKED, so two
+// claimers racing for one connection part ways instead of one coming back
+// empty. The batch is the first such connection's exports; when that one is
+// batchable (a local directory, not in $6), also those of the lap's next
+// batchable connections, round-robin: every connection's oldest first, then
+// its second, and so on.
 constexpr const char* kClaimSql = R"SQL(
 WITH RECURSIVE above(id) AS (
   SELECT (SELECT x.erp_connection_id FROM erp_exports x
@@ -62,9 +65,10 @@ lap AS (
   SELECT id FROM above WHERE id IS NOT NULL
   UNION ALL
   SELECT id FROM from_first WHERE id <= $4::uuid),
-chosen AS (
-  SELECT lap.id
+firsts AS (
+  SELECT lap.id, conn.config ->> 'mode' = 'filesystem' AND lap.id <> ALL($6::uuid[]) AS batchable
     FROM lap
+    JOIN erp_connections conn ON conn.id = lap.id
     CROSS JOIN LATERAL (
       SELECT x.id FROM erp_exports x
        WHERE x.erp_connection_id = lap.id AND x.status = 'PENDING' AND x.next_attempt_at <= now()
@@ -73,14 +77,25 @@ chosen AS (
        LIMIT 1
        FOR UPDATE SKIP LOCKED) first_due
    WHERE lap.id <> ALL($5::uuid[])
-   LIMIT 1),
+   LIMIT $2),
+lead AS (SELECT id, batchable FROM firsts LIMIT 1),
+chosen AS (
+  SELECT f.id FROM firsts f, lead WHERE f.id = lead.id OR (lead.batchable AND f.batchable)),
+ranked AS (
+  SELECT d.id, d.turn
+    FROM chosen c
+    CROSS JOIN LATERAL (
+      SELECT x.id, row_number() OVER (ORDER BY x.next_attempt_at) AS turn
+        FROM erp_exports x
+       WHERE x.erp_connection_id = c.id AND x.status = 'PENDING' AND x.next_attempt_at <= now()
+         AND (x.lease_expires_at IS NULL OR x.lease_expires_at < now())
+       ORDER BY x.next_attempt_at
+       LIMIT $2) d),
 due AS (
   SELECT x.id FROM erp_exports x
-   WHERE x.erp_connection_id = (SELECT id FROM chosen) AND x.status = 'PENDING'
+   WHERE x.id IN (SELECT id FROM ranked ORDER BY turn LIMIT $2) AND x.status = 'PENDING'
      AND x.next_attempt_at <= now()
      AND (x.lease_expires_at IS NULL OR x.lease_expires_at < now())
-   ORDER BY x.next_attempt_at
-   LIMIT $2
    FOR UPDATE SKIP LOCKED)
 UPDATE erp_exports e
    SET lease_owner = $1,
@@ -167,7 +182,8 @@ std::vector<ClaimedExport> PgExportQueue::claim(const ClaimRequest& request) {
     std::vector<std::string> ids, unnamed_ids, new_names;
     for (const auto& row :
          tx.exec_params(kClaimSql, lease_owner_, static_cast<long long>(request.max),
-                        seconds(request.lease), after, pg_array(request.excluded_connections))) {
+                        seconds(request.lease), after, pg_array(request.excluded_connections),
+                        pg_array(request.unbatchable_connections))) {
       ClaimedExport c;
       c.lease_owner = lease_owner_;
       c.export_id = row["id"].as<std::string>();
