@@ -51,7 +51,7 @@ std::vector<std::string> ids_of(const std::vector<SeededOrg>& orgs) {
 
 // The daemon as in production, but quiet: warnings only, no metrics port.
 std::string write_config(const std::string& dir, const std::string& url, const TenantOptions& o) {
-  const std::string path = dir + "/exportd.toml";
+  std::string path = dir + "/exportd.toml";
   std::ofstream(path) << "[database]\nurl = \"" << url << "\"\n[export]\nworkers = " << o.workers
                       << "\nfilesystem_roots = [\"" << dir << "/dropzone\"]\n"
                       << "[sftp]\nknown_hosts = \"/dev/null\"\n"

@@ -72,6 +72,14 @@ const std::string kNoFileSync =
     "dropzone cannot sync files; a power cut on the server may leave a delivered file empty or "
     "cut short";
 
+// Every export released and waiting for a later attempt.
+bool all_waiting(FakeExportStore& store) {
+  std::lock_guard lock(store.mutex);
+  return std::all_of(store.exports.begin(), store.exports.end(), [](const auto& e) {
+    return !e.second.leased && e.second.last_retry_after.has_value();
+  });
+}
+
 bool status_is(FakeExportStore& store, const std::string& id, const std::string& status) {
   return store.get(id).status == status;
 }
@@ -346,14 +354,7 @@ TEST_CASE("an unavailable dropzone pauses the connection at once; exports wait, 
   }
   p.dropzone.write_failure = FailureKind::unavailable;
   p.pool.start();
-  REQUIRE(eventually(
-      [&] {
-        std::lock_guard lock(p.store.mutex);
-        return std::all_of(p.store.exports.begin(), p.store.exports.end(), [](const auto& e) {
-          return !e.second.leased && e.second.last_retry_after.has_value();
-        });
-      },
-      5s));
+  REQUIRE(eventually([&] { return all_waiting(p.store); }, 5s));
   // The first call paused the connection; the rest of the batch waited without a call.
   CHECK(p.dropzone.writes == 1);
   for (int i = 0; i < 5; ++i) {
@@ -620,14 +621,7 @@ TEST_CASE("connections to one server share its breaker", "[app][tenants]") {
   }
   p.dropzone.write_failure = FailureKind::transient;
   p.pool.start();
-  REQUIRE(eventually(
-      [&] {
-        std::lock_guard lock(p.store.mutex);
-        return std::all_of(p.store.exports.begin(), p.store.exports.end(), [](const auto& e) {
-          return !e.second.leased && e.second.last_retry_after.has_value();
-        });
-      },
-      5s));
+  REQUIRE(eventually([&] { return all_waiting(p.store); }, 5s));
   p.pool.stop();
   // Three calls in all, not three per connection: then every connection to
   // the server waits for the end of its pause.
