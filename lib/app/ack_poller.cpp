@@ -19,8 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// How often the list of active connections is read again.
-constexpr auto kRefreshEvery = std::chrono::seconds(5);
 // Unique names tried in processed/ and error/ before giving up.
 constexpr int kMaxSuffix = 10000;
 // The longest a connection's failing polls are spaced out (unless its
@@ -450,7 +448,7 @@ void AckPoller::run_thread(int index) {
       bool refresh = false;
       {
         std::lock_guard lock(mutex_);
-        refresh = Clock::now() - refreshed_ >= kRefreshEvery || schedule_.empty();
+        refresh = Clock::now() - refreshed_ >= options_.refresh_every || schedule_.empty();
       }
       if (refresh) {
         refresh_connections(*store);
@@ -459,7 +457,7 @@ void AckPoller::run_thread(int index) {
       bool failing = false;  // its last poll failed
       {
         std::unique_lock lock(mutex_);
-        auto earliest = Clock::now() + kRefreshEvery;
+        auto earliest = Clock::now() + options_.refresh_every;
         Schedule* chosen = next_due(Clock::now(), earliest);
         if (chosen == nullptr) {
           changed_.wait_until(lock, stop_.get_token(), earliest, [] { return false; });

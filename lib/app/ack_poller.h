@@ -37,6 +37,8 @@ struct AckPollerOptions {
   size_t max_files_per_poll = 2000;
   size_t batch_size = 500;  // answers recorded per transaction
   int threads = 2;
+  // How often the list of active connections is read again.
+  std::chrono::milliseconds refresh_every{5000};
   // When a handled file is moved: its UTC date names the day folder it goes
   // to; and the wall clock that ack schedules are read on.
   std::function<std::chrono::system_clock::time_point()> now = [] {

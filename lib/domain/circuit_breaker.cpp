@@ -55,9 +55,11 @@ bool CircuitBreaker::trip(Clock::time_point now) {
 }
 
 bool CircuitBreaker::open(Clock::time_point now) {
-  if (state_ == State::open) {
+  if (state_ == State::open && now < open_until_) {
     return false;  // a call admitted before the pause began
   }
+  // Else a failure after the pause ended: a trial no one took through admit
+  // (an ack poll only looks) failed as a trial would.
   pause_ = pause_.count() == 0 ? options_.initial_pause : std::min(pause_ * 2, options_.max_pause);
   open_until_ = now + pause_;
   state_ = State::open;

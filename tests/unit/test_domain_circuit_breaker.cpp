@@ -94,3 +94,17 @@ TEST_CASE("peek answers as admit would and takes no trial; a trial not made is g
   CHECK(breaker.admit(t0 + 6s).allowed);  // the next caller makes the trial
   CHECK(breaker.current_pause() == 5s);   // giving it back cost no longer pause
 }
+
+TEST_CASE("a failure after the pause ended opens the breaker again for longer", "[breaker]") {
+  CircuitBreaker breaker({.failure_threshold = 1, .initial_pause = 5s, .max_pause = 20s});
+  const auto t0 = CircuitBreaker::Clock::time_point{} + 1h;
+  CHECK(breaker.record_failure(t0));
+  // Within the pause: a call admitted before it began, nothing changes.
+  CHECK_FALSE(breaker.record_failure(t0 + 1s));
+  CHECK(breaker.paused_until() == t0 + 5s);
+  // After it, without a trial through admit (a caller that only peeks).
+  CHECK(breaker.peek(t0 + 6s).allowed);
+  CHECK(breaker.record_failure(t0 + 6s));
+  CHECK(breaker.paused_until() == t0 + 16s);
+  CHECK_FALSE(breaker.peek(t0 + 7s).allowed);
+}
