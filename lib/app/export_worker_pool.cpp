@@ -38,6 +38,10 @@ long long elapsed_ms(Clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
 }
 
+DeliveryRoute route_for(const std::string& connection_id, const ConnectionSettings& settings) {
+  return {connection_id, delivery_endpoint(settings), settings.mode == DropzoneMode::sftp};
+}
+
 RetryPolicy policy_for(const RetryPolicy& base, const ConnectionSettings* settings) {
   RetryPolicy policy = base;
   if (settings != nullptr && settings->max_attempts) {
@@ -224,11 +228,10 @@ std::vector<ClaimedExport> ExportWorkerPool::claim_batch(int worker, ExportQueue
                       [&](const auto& r) { return r.connection_id == item.connection_id; })) {
         continue;
       }
-      if (const auto route = route_of(item)) {
-        session.routes.push_back(*route);
+      if (const auto settings = settings_of(item)) {
+        session.routes.push_back(route_for(item.connection_id, *settings));
         limits[item.connection_id] =
-            settings_.get(item.connection_id, *item.connection_config)
-                .max_sessions.value_or(options_.max_sessions_per_connection);
+            settings->max_sessions.value_or(options_.max_sessions_per_connection);
       } else {
         // Settings that cannot be read fail the export before any call.
         session.routes.push_back({item.connection_id, "connection:" + item.connection_id, false});
@@ -312,14 +315,12 @@ std::vector<std::string> ExportWorkerPool::workers_on_failing_endpoints() {
   return endpoints;
 }
 
-std::optional<DeliveryRoute> ExportWorkerPool::route_of(const ClaimedExport& item) {
+std::optional<ConnectionSettings> ExportWorkerPool::settings_of(const ClaimedExport& item) {
   if (!item.connection_config) {
     return std::nullopt;
   }
   try {
-    const auto settings = settings_.get(item.connection_id, *item.connection_config);
-    return DeliveryRoute{item.connection_id, delivery_endpoint(settings),
-                         settings.mode == DropzoneMode::sftp};
+    return settings_.get(item.connection_id, *item.connection_config);
   } catch (const std::exception&) {
     return std::nullopt;  // the delivery fails it, with the reason
   }
@@ -350,11 +351,14 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
       postpone(queue, item, *wait);
       continue;
     }
-    if (const auto wait = schedule_wait(item)) {
+    // Read once per export; settings that cannot be read fail it below, saying why.
+    const auto settings = settings_of(item);
+    if (const auto wait = settings ? schedule_wait(*settings) : std::nullopt) {
       postpone(queue, item, *wait);
       continue;
     }
-    const auto route = route_of(item);
+    const auto route =
+        settings ? std::optional(route_for(item.connection_id, *settings)) : std::nullopt;
     if (route) {
       if (const auto admission = health_.admit(*route); !admission.allowed) {
         postpone(queue, item,
@@ -362,12 +366,14 @@ void ExportWorkerPool::deliver_batch(int worker, ExportQueue& queue,
         continue;
       }
     }
-    std::optional<ConnectionSettings> settings;
     try {
       if (!item.connection_config) {
         throw Failure(FailureKind::permanent, "the export's connection is missing or inactive");
       }
-      settings = settings_.get(item.connection_id, *item.connection_config);
+      if (!settings) {
+        settings_.get(item.connection_id, *item.connection_config);  // throws the reason
+        throw Failure(FailureKind::permanent, "the connection's settings cannot be read");
+      }
       Dropzone& dropzone = dropzones_(worker, item, *settings);
       const ExportDocument document = build_export_document(item.source, options_.exporter);
       if (const auto violation = check_export_document(document.json)) {
@@ -538,17 +544,8 @@ void ExportWorkerPool::archive_succeeded() {
 }
 
 std::optional<std::chrono::milliseconds> ExportWorkerPool::schedule_wait(
-    const ClaimedExport& item) {
-  if (!item.connection_config) {
-    return std::nullopt;
-  }
-  std::optional<ConnectionSettings> settings;
-  try {
-    settings = settings_.get(item.connection_id, *item.connection_config);
-  } catch (const std::exception&) {
-    return std::nullopt;  // the delivery fails it, with the reason
-  }
-  const auto& schedule = settings->delivery_schedule;
+    const ConnectionSettings& settings) {
+  const auto& schedule = settings.delivery_schedule;
   const auto now = options_.wall_clock();
   if (!schedule || schedule->matches(now)) {
     return std::nullopt;

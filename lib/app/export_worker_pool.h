@@ -112,16 +112,17 @@ class ExportWorkerPool {
   // With sessions_mutex_ held.
   int untrusted_sessions_locked();
   void report_failing_endpoints_locked();
-  // The route of an export (its endpoint from its settings); nullopt when its
-  // settings cannot be read, which fails it before any call.
-  std::optional<DeliveryRoute> route_of(const ClaimedExport& item);
+  // The export's connection settings (parsed once per change of their text);
+  // nullopt when they are missing or cannot be read, which fails the export
+  // before any call.
+  std::optional<ConnectionSettings> settings_of(const ClaimedExport& item);
   // With sessions_mutex_ held: whether the session's exports may hang.
   bool untrusted_locked(const Session& session);
   void deliver_batch(int worker, ExportQueue& queue, std::vector<ClaimedExport>& batch);
   void postpone(ExportQueue& queue, const ClaimedExport& item, std::chrono::milliseconds delay);
   // How long an export claimed outside its connection's delivery schedule
   // waits: until the start of the next matching minute. Nullopt: it may go.
-  std::optional<std::chrono::milliseconds> schedule_wait(const ClaimedExport& item);
+  std::optional<std::chrono::milliseconds> schedule_wait(const ConnectionSettings& settings);
   // The error's kind (failure_kind_of) goes to error_json and the log as the
   // category; anything but transient gives up at once.
   void record_failure(ExportQueue& queue, const ClaimedExport& item, const std::exception& error,
